@@ -1,0 +1,313 @@
+/* cfg_cred.c: resolving a credential set from the environment, a directory of one-value files (systemd
+ * LoadCredential=) or the config itself. Messages name the variable, file or key and never show a value. */
+#include "cfg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfg_internal.h"
+
+#define CFG_MAX_EXPIRATION 64 /* "2026-01-01T00:00:00.000000000Z" and some slack */
+
+struct rctx {
+    const struct cfg_source *src;
+    const struct cfg_cred_spec *spec;
+    struct cfg_error *err;
+    char where[CFG_MAX_NAME + 16];
+};
+
+static enum cfg_status fail(struct rctx *r, enum cfg_status st, const struct cfg_node *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static enum cfg_status fail(struct rctx *r, enum cfg_status st, const struct cfg_node *at, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    cfg_error_vset(r->err, r->src->name, at->line, at->col, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+/* A value as read: `what` names it in messages (a variable, a file or a key). */
+static enum cfg_status check_value(struct rctx *r, const struct cfg_node *at, const char *what, const char *v, size_t len,
+                                   size_t max)
+{
+    if (len == 0) {
+        return fail(r, CFG_ERR_CREDENTIALS, at, "%s: %s is empty", r->where, what);
+    }
+    if (len > max) {
+        return fail(r, CFG_ERR_CREDENTIALS, at, "%s: %s is longer than %zu bytes", r->where, what, max);
+    }
+    if (cfg_has_ctl(v, len)) {
+        return fail(r, CFG_ERR_CREDENTIALS, at, "%s: %s contains a control character", r->where, what);
+    }
+    return CFG_OK;
+}
+
+static enum cfg_status copy_str(const char *v, size_t len, char **out)
+{
+    char *p = malloc(len + 1);
+
+    if (p == NULL) {
+        return CFG_ERR_NOMEM;
+    }
+    memcpy(p, v, len);
+    p[len] = '\0';
+    *out = p;
+    return CFG_OK;
+}
+
+static enum cfg_status copy_secret(const char *v, size_t len, struct cfg_credentials *out)
+{
+    uint8_t *p = malloc(len);
+
+    if (p == NULL) {
+        return CFG_ERR_NOMEM;
+    }
+    memcpy(p, v, len);
+    out->secret = p;
+    out->secret_len = len;
+    return CFG_OK;
+}
+
+/* The three values of a set, wherever they came from, each checked and copied. `token` may be NULL. */
+static enum cfg_status store(struct rctx *r, const struct cfg_node *at, struct cfg_credentials *out, const char *const what[3],
+                             const char *id, size_t id_len, const char *secret, size_t secret_len, const char *token,
+                             size_t token_len)
+{
+    enum cfg_status st = check_value(r, at, what[0], id, id_len, CFG_MAX_KEY_ID);
+
+    if (st == CFG_OK) {
+        st = check_value(r, at, what[1], secret, secret_len, CFG_MAX_SECRET);
+    }
+    if (st == CFG_OK && token != NULL) {
+        st = check_value(r, at, what[2], token, token_len, CFG_MAX_TOKEN);
+    }
+    if (st == CFG_OK) {
+        st = copy_str(id, id_len, &out->access_key_id);
+    }
+    if (st == CFG_OK) {
+        st = copy_secret(secret, secret_len, out);
+    }
+    if (st == CFG_OK && token != NULL) {
+        st = copy_str(token, token_len, &out->security_token);
+    }
+    return st;
+}
+
+static enum cfg_status from_env(struct rctx *r, struct cfg_credentials *out, const struct cfg_env *env)
+{
+    const struct cfg_cred_spec *s = r->spec;
+    const char *names[3];
+    char what[3][CFG_MAX_NAME + 32];
+    const char *const whatp[3] = {what[0], what[1], what[2]};
+    const char *vals[3];
+
+    if (s->id_var != NULL) {
+        names[0] = s->id_var->value;
+        names[1] = s->secret_var->value;
+        names[2] = s->token_var != NULL ? s->token_var->value : NULL;
+    } else if (s->used_s3) {
+        names[0] = "AWS_ACCESS_KEY_ID";
+        names[1] = "AWS_SECRET_ACCESS_KEY";
+        names[2] = "AWS_SESSION_TOKEN";
+    } else {
+        names[0] = "OSS_ACCESS_KEY_ID";
+        names[1] = "OSS_ACCESS_KEY_SECRET";
+        names[2] = "OSS_SESSION_TOKEN";
+    }
+    for (size_t i = 0; i < 3; i++) {
+        vals[i] = names[i] != NULL ? cfg_getenv(env, names[i]) : NULL;
+        if (snprintf(what[i], sizeof(what[i]), "environment variable %s", names[i] != NULL ? names[i] : "") < 0) {
+            what[i][0] = '\0';
+        }
+    }
+    for (size_t i = 0; i < 2; i++) {
+        if (vals[i] == NULL) {
+            return fail(r, CFG_ERR_CREDENTIALS, s->name, "%s: %s is not set", r->where, what[i]);
+        }
+    }
+    if (vals[2] != NULL && vals[2][0] == '\0') {
+        vals[2] = NULL; /* an empty token variable means no STS token, as the SDKs read it */
+    }
+    return store(r, s->name, out, whatp, vals[0], strlen(vals[0]), vals[1], strlen(vals[1]), vals[2],
+                 vals[2] != NULL ? strlen(vals[2]) : 0);
+}
+
+/* Reads the one-value file `dir`/`file` into a new buffer of `*out_len` bytes (one trailing newline dropped), which
+ * the caller wipes and frees. `*out` stays NULL when the file does not exist and `required` is false. */
+static enum cfg_status read_one(struct rctx *r, const char *dir, const char *file, size_t max, bool required, char **out,
+                                size_t *out_len, char *path, size_t path_cap)
+{
+    size_t dl = strlen(dir);
+    const char *sep = dl > 0 && dir[dl - 1] == '/' ? "" : "/";
+    size_t cap = max + 2; /* the value, a newline, and one byte to see that the file is too long */
+    size_t len = 0;
+    char *buf = NULL;
+    int fd = -1;
+    struct stat sb;
+    enum cfg_status st = CFG_OK;
+
+    *out = NULL;
+    int w = snprintf(path, path_cap, "%s%s%s", dir, sep, file);
+    if (w < 0 || (size_t)w >= path_cap) {
+        return fail(r, CFG_ERR_CREDENTIALS, r->spec->name, "%s: the credential directory path is too long", r->where);
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        if (errno == ENOENT && !required) {
+            return CFG_OK;
+        }
+        if (errno == ENOENT) {
+            return fail(r, CFG_ERR_CREDENTIALS, r->spec->name, "%s: %s does not exist", r->where, path);
+        }
+        return fail(r, CFG_ERR_IO, r->spec->name, "%s: cannot open %s: %s", r->where, path, strerror(errno));
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        st = fail(r, CFG_ERR_IO, r->spec->name, "%s: %s is not a regular file", r->where, path);
+        goto cleanup;
+    }
+    buf = malloc(cap);
+    if (buf == NULL) {
+        st = CFG_ERR_NOMEM;
+        goto cleanup;
+    }
+    while (len < cap) {
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            st = fail(r, CFG_ERR_IO, r->spec->name, "%s: cannot read %s: %s", r->where, path, strerror(errno));
+            goto cleanup;
+        }
+        if (n == 0) {
+            break;
+        }
+        len += (size_t)n;
+    }
+    if (len > 0 && buf[len - 1] == '\n') {
+        len--;
+    }
+    if (len > max) {
+        st = fail(r, CFG_ERR_CREDENTIALS, r->spec->name, "%s: %s is longer than %zu bytes", r->where, path, max);
+        goto cleanup;
+    }
+    if (len == 0) {
+        st = fail(r, CFG_ERR_CREDENTIALS, r->spec->name, "%s: %s is empty", r->where, path);
+        goto cleanup;
+    }
+    *out = buf; /* the caller owns it now */
+    *out_len = len;
+    buf = NULL;
+cleanup:
+    cfg_wipe_free(buf, cap);
+    if (fd >= 0) {
+        close(fd);
+    }
+    return st;
+}
+
+static enum cfg_status from_files(struct rctx *r, struct cfg_credentials *out, const struct cfg_env *env)
+{
+    static const char *const files[4] = {"access_key_id", "access_key_secret", "security_token", "expiration"};
+    static const size_t max[4] = {CFG_MAX_KEY_ID, CFG_MAX_SECRET, CFG_MAX_TOKEN, CFG_MAX_EXPIRATION};
+    const struct cfg_cred_spec *s = r->spec;
+    const char *dir = s->dir != NULL ? s->dir->value : cfg_getenv(env, "CREDENTIALS_DIRECTORY");
+    char *vals[4] = {NULL, NULL, NULL, NULL};
+    size_t lens[4] = {0, 0, 0, 0};
+    size_t caps[4] = {0, 0, 0, 0};
+    char paths[4][PATH_MAX];
+    const char *const whatp[3] = {paths[0], paths[1], paths[2]};
+    enum cfg_status st = CFG_OK;
+
+    if (dir == NULL || dir[0] == '\0') {
+        return fail(r, CFG_ERR_CREDENTIALS, s->name,
+                    "%s: from: files without dir reads $CREDENTIALS_DIRECTORY (systemd LoadCredential=), which is "
+                    "not set",
+                    r->where);
+    }
+    if (dir[0] != '/') {
+        return fail(r, CFG_ERR_CREDENTIALS, s->name, "%s: $CREDENTIALS_DIRECTORY is not an absolute path", r->where);
+    }
+    for (size_t i = 0; i < 4; i++) {
+        caps[i] = max[i] + 2;
+        st = read_one(r, dir, files[i], max[i], i < 2, &vals[i], &lens[i], paths[i], sizeof(paths[i]));
+        if (st != CFG_OK) {
+            goto cleanup;
+        }
+    }
+    st = store(r, s->name, out, whatp, vals[0], lens[0], vals[1], lens[1], vals[2], lens[2]);
+    if (st == CFG_OK && vals[3] != NULL && !cfg_parse_rfc3339_utc(vals[3], lens[3], &out->expiration)) {
+        st = fail(r, CFG_ERR_CREDENTIALS, s->name, "%s: %s is not an RFC 3339 UTC time like 2026-01-01T00:00:00Z", r->where,
+                  paths[3]);
+    }
+cleanup:
+    for (size_t i = 0; i < 4; i++) {
+        cfg_wipe_free(vals[i], caps[i]);
+    }
+    return st;
+}
+
+static enum cfg_status from_inline(struct rctx *r, struct cfg_credentials *out)
+{
+    const struct cfg_cred_spec *s = r->spec;
+    const struct cfg_node *nodes[3] = {s->access_key_id, s->access_key_secret, s->security_token};
+    static const char *const keys[3] = {"access_key_id", "access_key_secret", "security_token"};
+    static const size_t max[3] = {CFG_MAX_KEY_ID, CFG_MAX_SECRET, CFG_MAX_TOKEN};
+    char what[32];
+    enum cfg_status st = CFG_OK;
+
+    /* Checked one by one so that each message points at its own key. */
+    for (size_t i = 0; i < 3; i++) {
+        if (nodes[i] == NULL) {
+            continue;
+        }
+        if (snprintf(what, sizeof(what), "%s", keys[i]) < 0) {
+            what[0] = '\0';
+        }
+        st = check_value(r, nodes[i], what, nodes[i]->value, nodes[i]->len, max[i]);
+        if (st != CFG_OK) {
+            return st;
+        }
+    }
+    st = copy_str(nodes[0]->value, nodes[0]->len, &out->access_key_id);
+    if (st == CFG_OK) {
+        st = copy_secret(nodes[1]->value, nodes[1]->len, out);
+    }
+    if (st == CFG_OK && nodes[2] != NULL) {
+        st = copy_str(nodes[2]->value, nodes[2]->len, &out->security_token);
+    }
+    return st;
+}
+
+enum cfg_status cfg_cred_resolve(struct cfg_credentials *out, const struct cfg_source *src, const struct cfg_cred_spec *spec,
+                                 const struct cfg_env *env, struct cfg_error *err)
+{
+    struct rctx r = {.src = src, .spec = spec, .err = err};
+    enum cfg_status st;
+
+    if (snprintf(r.where, sizeof(r.where), "credentials.%s", spec->name->value) < 0) {
+        r.where[0] = '\0';
+    }
+    st = copy_str(spec->name->value, spec->name->len, &out->name);
+    if (st != CFG_OK) {
+        return st;
+    }
+    switch (spec->from) {
+    case CFG_FROM_ENV:
+        return from_env(&r, out, env);
+    case CFG_FROM_FILES:
+        return from_files(&r, out, env);
+    case CFG_FROM_INLINE:
+        return from_inline(&r, out);
+    }
+    return CFG_ERR_CREDENTIALS;
+}
