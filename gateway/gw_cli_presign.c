@@ -4,9 +4,12 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
+#include "gw_handler.h"
+#include "gw_key.h"
 #include "gw_vector.h"
 #include "sgn.h"
 
@@ -87,11 +90,107 @@ int gw_cli_presign_jsonl(FILE *in, FILE *out)
     return status;
 }
 
+/* presign_route prints the URL a request for `key` (a raw object name) through a configured route would redirect to. */
+static int presign_route(const char *config, const char *prefix, const char *method, const char *key)
+{
+    struct cfg_config *cfg = NULL;
+    struct cfg_error err;
+    struct gw_runtime *rt = NULL;
+    struct gw_ctx *ctx = NULL;
+    const struct cfg_route *route = NULL;
+    char encoded[3 * SGN_MAX_KEY + 1];
+    size_t enc_len;
+    size_t key_len;
+    size_t url_len;
+    unsigned status;
+    int rc = 1;
+
+    if (cfg_load_file(&cfg, config, NULL, &err) != CFG_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    rt = gw_runtime_new(cfg);
+    ctx = calloc(1, sizeof(*ctx));
+    if (rt == NULL || ctx == NULL) {
+        fputs("oss-gateway: out of memory\n", stderr);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < rt->cfg->n_routes && route == NULL; i++) {
+        if (prefix == NULL || strcmp(rt->cfg->routes[i].prefix, prefix) == 0) {
+            route = &rt->cfg->routes[i];
+        }
+    }
+    if (route == NULL) {
+        fprintf(stderr, "oss-gateway: %s: no route with prefix %s\n", config, prefix);
+        goto cleanup;
+    }
+    /* The same rules as a request: encode, then decode and validate exactly as the server does. */
+    size_t kp = route->key_prefix_len;
+    const char *why = NULL;
+    if (sgn_encode(encoded, sizeof(encoded), &enc_len, (struct sgn_view){key, strlen(key)}, true) != SGN_OK) {
+        why = "key too long";
+    } else {
+        memcpy(ctx->key, route->key_prefix, kp);
+        why = gw_key_decode(ctx->key + kp, SGN_MAX_KEY - kp, &key_len, encoded, enc_len);
+    }
+    if (why != NULL) {
+        fprintf(stderr, "oss-gateway: %s\n", why);
+        goto cleanup;
+    }
+    ctx->key[kp + key_len] = '\0';
+    struct gw_stats *stats = calloc(1, sizeof(*stats));
+    if (stats == NULL) {
+        goto cleanup;
+    }
+    ctx->stats = stats;
+    gw_ctx_set_runtime(ctx, rt);
+    why = gw_presign_key(ctx, route, (struct gw_view){method, strlen(method)}, (int64_t)time(NULL), &url_len, &status);
+    if (why != NULL) {
+        fprintf(stderr, "oss-gateway: %s\n", why);
+    } else {
+        printf("%s\n", ctx->url);
+        rc = 0;
+    }
+    free(stats);
+cleanup:
+    if (ctx != NULL) {
+        gw_ctx_wipe(ctx);
+        free(ctx);
+    }
+    gw_runtime_unref(rt);
+    return rc;
+}
+
 int gw_cli_presign(int argc, char **argv)
 {
+    const char *config = NULL;
+    const char *prefix = NULL;
+    const char *method = "GET";
+    const char *key = NULL;
+
     if (argc == 1 && strcmp(argv[0], "--jsonl") == 0) {
         return gw_cli_presign_jsonl(stdin, stdout);
     }
-    fputs("usage: oss-gateway presign --jsonl\n", stderr);
-    return 2;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            config = argv[++i];
+        } else if (strcmp(argv[i], "--route") == 0 && i + 1 < argc) {
+            prefix = argv[++i];
+        } else if (strcmp(argv[i], "--method") == 0 && i + 1 < argc) {
+            method = argv[++i];
+        } else if (key == NULL && argv[i][0] != '-') {
+            key = argv[i];
+        } else {
+            key = NULL;
+            config = NULL;
+            break;
+        }
+    }
+    if (config == NULL || key == NULL || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)) {
+        fputs("usage: oss-gateway presign -c FILE [--route PREFIX] [--method GET|HEAD] KEY\n"
+              "       oss-gateway presign --jsonl\n",
+              stderr);
+        return 2;
+    }
+    return presign_route(config, prefix, method, key);
 }

@@ -1,29 +1,62 @@
 /* gw_main.c: the oss-gateway command line. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cfg.h"
 #include "gw_cli.h"
+#include "gw_server.h"
 
 static const char usage[] = "usage: oss-gateway -c FILE                 run the gateway in the foreground\n"
                             "       oss-gateway -t -c FILE              check the configuration and exit\n"
-                            "       oss-gateway presign -c FILE [--route PREFIX] KEY\n"
+                            "       oss-gateway presign -c FILE [--route PREFIX] [--method GET|HEAD] KEY\n"
                             "                                           print a presigned URL for KEY through a route\n"
                             "       oss-gateway presign --jsonl         sign JSON cases from stdin, one a line\n"
                             "       oss-gateway --version | --help\n";
 
+static int check_config(const char *path)
+{
+    struct cfg_config *cfg = NULL;
+    struct cfg_error err;
+    if (cfg_load_file(&cfg, path, NULL, &err) != CFG_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        fprintf(stderr, "oss-gateway: configuration %s test failed\n", path);
+        return 1;
+    }
+    fprintf(stderr, "oss-gateway: configuration %s is ok: %zu route(s), %zu backend(s)\n", path, cfg->n_routes, cfg->n_backends);
+    cfg_free(cfg);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    const char *config = NULL;
+    int test = 0;
+
     if (argc >= 2 && strcmp(argv[1], "presign") == 0) {
         return gw_cli_presign(argc - 2, argv + 2);
     }
-    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-        printf("oss-gateway %s\n", GW_VERSION);
-        return 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0) {
+            printf("oss-gateway %s\n", GW_VERSION);
+            return 0;
+        }
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "-t") == 0 || strcmp(argv[i], "--check-config") == 0) {
+            test = 1;
+        } else if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc && config == NULL) {
+            config = argv[++i];
+        } else {
+            fprintf(stderr, "oss-gateway: unexpected argument '%s'\n%s", argv[i], usage);
+            return 2;
+        }
     }
-    if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-        fputs(usage, stdout);
-        return 0;
+    if (config == NULL) {
+        fputs(usage, stderr);
+        return 2;
     }
-    fputs(usage, stderr);
-    return 2;
+    return test ? check_config(config) : gw_server_run(config);
 }

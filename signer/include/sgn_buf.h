@@ -1,5 +1,6 @@
 /* sgn_buf.h: a bounded string builder over caller storage. Once an append does not fit, `overflow` stays set and
- * every later append is a no-op, so callers check once at the end (BoringSSL's CBB_init_fixed, curl's dynbuf). */
+ * every later append is a no-op, so callers check once at the end (BoringSSL's CBB_init_fixed, curl's dynbuf). The
+ * signer builds URLs with it; the gateway builds responses and log lines with the same code. */
 #ifndef SGN_BUF_H
 #define SGN_BUF_H
 

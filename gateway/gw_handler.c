@@ -1,0 +1,397 @@
+/* gw_handler.c: routing, key decoding, signing and the response bytes (docs/design.md, Request handling). */
+#include "gw_handler.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gw_key.h"
+#include "gw_log.h"
+
+struct gw_runtime *gw_runtime_new(struct cfg_config *cfg)
+{
+    struct gw_runtime *rt = calloc(1, sizeof(*rt));
+    if (rt == NULL) {
+        cfg_free(cfg);
+        return NULL;
+    }
+    rt->cfg = cfg;
+    atomic_init(&rt->refs, 1);
+    for (size_t i = 0; i < cfg->n_routes && i < CFG_MAX_ROUTES; i++) {
+        rt->route_slot[i] = gw_metrics_slot(cfg->routes[i].prefix);
+    }
+    return rt;
+}
+
+void gw_runtime_ref(struct gw_runtime *rt)
+{
+    atomic_fetch_add(&rt->refs, 1);
+}
+
+void gw_runtime_unref(struct gw_runtime *rt)
+{
+    if (rt != NULL && atomic_fetch_sub(&rt->refs, 1) == 1) {
+        cfg_free(rt->cfg);
+        free(rt);
+    }
+}
+
+void gw_ctx_wipe(struct gw_ctx *c)
+{
+    for (size_t i = 0; i < CFG_MAX_BACKENDS; i++) {
+        if (c->keys.valid[i]) {
+            sgn_signing_key_wipe(&c->keys.key[i]);
+            c->keys.valid[i] = false;
+        }
+    }
+}
+
+void gw_ctx_set_runtime(struct gw_ctx *c, const struct gw_runtime *rt)
+{
+    gw_ctx_wipe(c);
+    c->rt = rt;
+}
+
+int64_t gw_sign_time(int64_t now, uint32_t window)
+{
+    if (window <= 1) {
+        return now;
+    }
+    int64_t day = now - now % 86400;
+    return day + (now - day) / window * window;
+}
+
+static void update_date(struct gw_ctx *c, int64_t now)
+{
+    if (c->date_sec == now && c->date[0] != '\0') {
+        return;
+    }
+    struct tm tm;
+    time_t t = (time_t)now;
+    if (gmtime_r(&t, &tm) == NULL || strftime(c->date, sizeof(c->date), "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0) {
+        c->date[0] = '\0';
+        return;
+    }
+    c->date_sec = now;
+}
+
+static const char *status_text(unsigned status)
+{
+    switch (status) {
+    case 200:
+        return "200 OK";
+    case 302:
+        return "302 Found";
+    case 307:
+        return "307 Temporary Redirect";
+    case 400:
+        return "400 Bad Request";
+    case 404:
+        return "404 Not Found";
+    case 405:
+        return "405 Method Not Allowed";
+    case 408:
+        return "408 Request Timeout";
+    case 413:
+        return "413 Content Too Large";
+    case 414:
+        return "414 URI Too Long";
+    case 431:
+        return "431 Request Header Fields Too Large";
+    case 503:
+        return "503 Service Unavailable";
+    case 505:
+        return "505 HTTP Version Not Supported";
+    default:
+        return "500 Internal Server Error";
+    }
+}
+
+static void put_request_id(struct gw_ctx *c, struct gw_answer *a)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t seq = ++c->seq;
+    char *p = a->request_id;
+    for (int i = 7; i >= 0; i--) {
+        *p++ = hex[(c->boot_id >> (4 * i)) & 15];
+    }
+    *p++ = '-';
+    *p++ = hex[(c->worker >> 4) & 15];
+    *p++ = hex[c->worker & 15];
+    *p++ = '-';
+    for (int i = 11; i >= 0; i--) {
+        *p++ = hex[(seq >> (4 * i)) & 15];
+    }
+    *p = '\0';
+}
+
+/* head writes the status line and the headers every response has. */
+static void head(struct gw_ctx *c, struct sgn_buf *out, unsigned status, int64_t now)
+{
+    update_date(c, now);
+    sgn_buf_lit(out, "HTTP/1.1 ");
+    const char *st = status_text(status);
+    sgn_buf_append(out, st, strlen(st));
+    sgn_buf_lit(out, "\r\nServer: oss-gateway\r\nDate: ");
+    sgn_buf_append(out, c->date, strlen(c->date));
+    sgn_buf_lit(out, "\r\n");
+}
+
+static void tail(struct sgn_buf *out, const struct gw_answer *a, const struct gw_request *req, size_t body_len)
+{
+    sgn_buf_lit(out, "Content-Length: ");
+    sgn_buf_u64(out, body_len);
+    sgn_buf_lit(out, "\r\nX-Request-Id: ");
+    sgn_buf_append(out, a->request_id, strlen(a->request_id));
+    if (a->close) {
+        sgn_buf_lit(out, "\r\nConnection: close");
+    } else if (req != NULL && req->minor == 0) {
+        sgn_buf_lit(out, "\r\nConnection: keep-alive");
+    }
+    sgn_buf_lit(out, "\r\n\r\n");
+}
+
+static bool is_head(const struct gw_request *req)
+{
+    return req != NULL && req->method.len == 4 && memcmp(req->method.base, "HEAD", 4) == 0;
+}
+
+static void plain(struct gw_ctx *c, const struct gw_request *req, unsigned status, const char *text, size_t text_len,
+                  const char *content_type, int64_t now, struct sgn_buf *out, struct gw_answer *a)
+{
+    size_t start = out->len;
+    a->status = status;
+    head(c, out, status, now);
+    sgn_buf_lit(out, "Content-Type: ");
+    sgn_buf_append(out, content_type, strlen(content_type));
+    sgn_buf_lit(out, "\r\nCache-Control: no-store\r\n");
+    if (status == 405) {
+        sgn_buf_lit(out, "Allow: GET, HEAD\r\n");
+    }
+    tail(out, a, req, text_len);
+    if (!is_head(req)) {
+        sgn_buf_append(out, text, text_len);
+    }
+    a->bytes = out->len - start;
+}
+
+/* reply_error answers a 4xx/5xx with its one-line reason as the body. */
+static void reply_error(struct gw_ctx *c, const struct gw_request *req, unsigned status, const char *reason, int64_t now,
+                        struct sgn_buf *out, struct gw_answer *a)
+{
+    char text[160];
+    size_t n = strlen(reason);
+    if (n > sizeof(text) - 2) {
+        n = sizeof(text) - 2;
+    }
+    memcpy(text, reason, n);
+    text[n++] = '\n';
+    a->reason = reason;
+    plain(c, req, status, text, n, "text/plain; charset=utf-8", now, out, a);
+}
+
+void gw_handle_error(struct gw_ctx *c, unsigned status, const char *reason, int64_t now, struct sgn_buf *out, struct gw_answer *a)
+{
+    memset(a, 0, sizeof(*a));
+    put_request_id(c, a);
+    a->close = true;
+    reply_error(c, NULL, status, reason, now, out, a);
+}
+
+static bool view_eq(struct gw_view v, const char *s)
+{
+    return s != NULL && strlen(s) == v.len && memcmp(v.base, s, v.len) == 0;
+}
+
+static const char redirect_body_head[] = "<!DOCTYPE html>\n<title>Found</title>\n<p>The file is <a href=\"";
+static const char redirect_body_tail[] = "\">here</a>.</p>\n";
+
+const char *gw_presign_key(struct gw_ctx *c, const struct cfg_route *route, struct gw_view method, int64_t now, size_t *url_len,
+                           unsigned *status)
+{
+    const struct cfg_backend *be = route->backend;
+    const struct cfg_credentials *cr = be->credentials;
+    size_t bi = (size_t)(be - c->rt->cfg->backends);
+    int64_t t = gw_sign_time(now, route->sign_window_s);
+    uint64_t expires = (uint64_t)route->expires_s + route->sign_window_s; /* still `expires` left at the window's end */
+    struct sgn_pair query[2];
+    char disposition[3 * 1024 + 128];
+    size_t nq = 0;
+
+    if (expires > SGN_MAX_EXPIRES) {
+        expires = SGN_MAX_EXPIRES;
+    }
+    if (cr->expiration > 0) {
+        if (cr->expiration - t < 1) {
+            *status = 503;
+            return "credentials expired; reload with fresh ones";
+        }
+        if ((uint64_t)(cr->expiration - t) < expires) {
+            expires = (uint64_t)(cr->expiration - t);
+        }
+    }
+    if (route->disposition != CFG_DISP_NONE) {
+        const char *type = route->disposition == CFG_DISP_INLINE ? "inline" : "attachment";
+        size_t n = gw_key_disposition(disposition, sizeof(disposition), type, c->key, strlen(c->key));
+        if (n > 0) {
+            query[nq++] = (struct sgn_pair){SGN_VIEW_LIT("response-content-disposition"), {disposition, n}};
+        }
+    }
+    if (route->content_type != NULL) {
+        query[nq++] = (struct sgn_pair){SGN_VIEW_LIT("response-content-type"), {route->content_type, strlen(route->content_type)}};
+    }
+
+    struct sgn_params p = {
+        .mode = be->type == CFG_BACKEND_S3 ? SGN_MODE_S3_V4 : (be->type == CFG_BACKEND_OSS_V1 ? SGN_MODE_OSS_V1 : SGN_MODE_OSS_V4),
+        .method = {method.base, method.len},
+        .https = be->https,
+        .endpoint = {be->endpoint, strlen(be->endpoint)},
+        .region = {be->region, strlen(be->region)},
+        .bucket = {be->bucket, strlen(be->bucket)},
+        .key = {c->key, strlen(c->key)},
+        .addressing = be->addressing == CFG_ADDR_PATH ? SGN_ADDR_PATH
+                                                      : (be->addressing == CFG_ADDR_CNAME ? SGN_ADDR_CNAME : SGN_ADDR_VIRTUAL),
+        .time = t,
+        .expires = (uint32_t)expires,
+        .access_key_id = {cr->access_key_id, strlen(cr->access_key_id)},
+        .secret = {(const char *)cr->secret, cr->secret_len},
+        .security_token = {cr->security_token, cr->security_token != NULL ? strlen(cr->security_token) : 0},
+        .query = query,
+        .n_query = nq,
+    };
+    if (p.mode != SGN_MODE_OSS_V1 && bi < CFG_MAX_BACKENDS) {
+        struct sgn_signing_key *k = &c->keys.key[bi];
+        char day[17];
+        if (sgn_format_datetime(day, t) == SGN_OK && (!c->keys.valid[bi] || memcmp(k->day, day, 8) != 0)) {
+            c->keys.valid[bi] = sgn_signing_key_derive(k, p.mode, p.secret, p.region, t) == SGN_OK;
+        }
+        p.signing_key = c->keys.valid[bi] ? k : NULL;
+    }
+    enum sgn_status st = sgn_presign(c->url, sizeof(c->url), url_len, &p);
+    if (st != SGN_OK) {
+        gw_stat_inc(&c->stats->sign_failures, 1);
+        gw_log(GW_LOG_ERR, "signing failed for route %s: %s", route->prefix, sgn_strerror(st));
+        *status = 500;
+        return "could not sign the URL";
+    }
+    return NULL;
+}
+
+void gw_handle(struct gw_ctx *c, const struct gw_request *req, int64_t now, bool close, struct sgn_buf *out, struct gw_answer *a)
+{
+    const struct cfg_config *cfg = c->rt->cfg;
+    bool get = req->method.len == 3 && memcmp(req->method.base, "GET", 3) == 0;
+    bool head_req = is_head(req);
+
+    memset(a, 0, sizeof(*a));
+    put_request_id(c, a);
+    a->close = close || !req->keep_alive;
+    c->key[0] = '\0';
+
+    if (req->has_body) {
+        a->close = true; /* the body is not read, so the connection cannot be reused */
+        reply_error(c, req, 413, "request bodies are not accepted", now, out, a);
+        return;
+    }
+    /* Origin form only: an absolute-form or `//host` target must not be taken as a host. */
+    if (req->target.len == 0 || req->target.base[0] != '/' || (req->target.len > 1 && req->target.base[1] == '/')) {
+        reply_error(c, req, 400, "request target must be an absolute path", now, out, a);
+        return;
+    }
+    if (memchr(req->target.base, '#', req->target.len) != NULL) {
+        reply_error(c, req, 400, "fragment in request target", now, out, a);
+        return;
+    }
+    if (view_eq(req->path, cfg->health_path) || view_eq(req->path, cfg->metrics_path)) {
+        if (!get && !head_req) {
+            reply_error(c, req, 405, "method not allowed", now, out, a);
+            return;
+        }
+        if (view_eq(req->path, cfg->health_path)) {
+            plain(c, req, 200, "ok\n", 3, "text/plain; charset=utf-8", now, out, a);
+            return;
+        }
+        /* Render into the URL scratch, then copy behind the headers. */
+        struct sgn_buf m;
+        sgn_buf_init(&m, c->url, sizeof(c->url));
+        gw_metrics_render(&m);
+        if (m.overflow) {
+            reply_error(c, req, 500, "metrics too large", now, out, a);
+            return;
+        }
+        plain(c, req, 200, m.base, m.len, "text/plain; version=0.0.4; charset=utf-8", now, out, a);
+        return;
+    }
+    const struct cfg_route *route = cfg_route_match(cfg, req->path.base, req->path.len);
+    if (route == NULL) {
+        reply_error(c, req, 404, "no route for this path", now, out, a);
+        return;
+    }
+    a->route = route;
+    a->slot = c->rt->route_slot[route - cfg->routes];
+    if (!get && !head_req) {
+        reply_error(c, req, 405, "method not allowed", now, out, a);
+        return;
+    }
+    size_t kp = route->key_prefix_len;
+    size_t key_len;
+    memcpy(c->key, route->key_prefix, kp);
+    const char *why = gw_key_decode(c->key + kp, SGN_MAX_KEY - kp, &key_len, req->path.base + route->prefix_len,
+                                    req->path.len - route->prefix_len);
+    if (why != NULL) {
+        c->key[0] = '\0';
+        reply_error(c, req, 400, why, now, out, a);
+        return;
+    }
+    c->key[kp + key_len] = '\0';
+    a->key_len = kp + key_len;
+
+    size_t url_len;
+    unsigned fail_status;
+    why = gw_presign_key(c, route, req->method, now, &url_len, &fail_status);
+    if (why != NULL) {
+        reply_error(c, req, fail_status, why, now, out, a);
+        return;
+    }
+
+    /* The body repeats the URL for clients that do not follow redirects; '&' is its only byte HTML needs escaped. */
+    size_t amps = 0;
+    for (const char *p = memchr(c->url, '&', url_len); p != NULL; p = memchr(p + 1, '&', url_len - (size_t)(p + 1 - c->url))) {
+        amps++;
+    }
+    size_t body_len = sizeof(redirect_body_head) - 1 + url_len + 4 * amps + sizeof(redirect_body_tail) - 1;
+    size_t start = out->len;
+    a->status = route->status;
+    head(c, out, route->status, now);
+    sgn_buf_lit(out, "Location: ");
+    sgn_buf_append(out, c->url, url_len);
+    if (route->cache_max_age_s > 0) {
+        sgn_buf_lit(out, "\r\nCache-Control: private, max-age=");
+        sgn_buf_u64(out, route->cache_max_age_s);
+    } else {
+        sgn_buf_lit(out, "\r\nCache-Control: no-store");
+    }
+    if (route->referrer_policy != NULL) {
+        sgn_buf_lit(out, "\r\nReferrer-Policy: ");
+        sgn_buf_append(out, route->referrer_policy, strlen(route->referrer_policy));
+    }
+    sgn_buf_lit(out, "\r\nContent-Type: text/html; charset=utf-8\r\n");
+    tail(out, a, req, body_len);
+    if (!head_req) {
+        sgn_buf_lit(out, redirect_body_head);
+        const char *p = c->url;
+        const char *end = c->url + url_len;
+        while (p < end) {
+            const char *amp = memchr(p, '&', (size_t)(end - p));
+            if (amp == NULL) {
+                sgn_buf_append(out, p, (size_t)(end - p));
+                break;
+            }
+            sgn_buf_append(out, p, (size_t)(amp - p));
+            sgn_buf_lit(out, "&amp;");
+            p = amp + 1;
+        }
+        sgn_buf_lit(out, redirect_body_tail);
+    }
+    a->bytes = out->len - start;
+}

@@ -1,0 +1,87 @@
+/* gw_handler.h: one parsed request in, one whole HTTP response out. No sockets and no libevent here: the server feeds
+ * it, and the tests call it directly. */
+#ifndef GW_HANDLER_H
+#define GW_HANDLER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "gw_http.h"
+#include "gw_metrics.h"
+#include "sgn.h"
+#include "sgn_buf.h"
+
+#define GW_URL_MAX (64 * 1024)                  /* the longest presigned URL (a 1023-byte key and an 8 KiB token fit) */
+#define GW_RESPONSE_MAX (2 * GW_URL_MAX + 4096) /* a redirect with the URL in Location and in the body */
+
+/* struct gw_runtime is one loaded configuration with what the server derives from it; shared by the workers and
+ * reference counted, so a reload can swap it while the old one is still in use. */
+struct gw_runtime {
+    struct cfg_config *cfg;
+    atomic_uint refs;
+    unsigned route_slot[CFG_MAX_ROUTES]; /* metrics slot of each route */
+};
+
+/* gw_runtime_new takes ownership of `cfg` and returns a runtime with one reference, or NULL when out of memory (then
+ * `cfg` is freed). */
+struct gw_runtime *gw_runtime_new(struct cfg_config *cfg);
+void gw_runtime_ref(struct gw_runtime *rt);
+/* gw_runtime_unref drops one reference and frees the runtime (wiping its secrets) with the last one. NULL is allowed. */
+void gw_runtime_unref(struct gw_runtime *rt);
+
+/* struct gw_keycache holds one derived signing key per backend, for the current UTC day. */
+struct gw_keycache {
+    struct sgn_signing_key key[CFG_MAX_BACKENDS];
+    bool valid[CFG_MAX_BACKENDS];
+};
+
+/* struct gw_ctx is a worker's state for answering requests. */
+struct gw_ctx {
+    const struct gw_runtime *rt;
+    struct gw_keycache keys;
+    struct gw_stats *stats;
+    unsigned worker;
+    uint32_t boot_id; /* distinguishes request ids across restarts */
+    uint64_t seq;     /* requests answered by this worker */
+    int64_t date_sec; /* the second `date` was formatted for */
+    char date[40];    /* IMF-fixdate */
+    char url[GW_URL_MAX];
+    char key[SGN_MAX_KEY + 1];
+};
+
+/* gw_ctx_set_runtime points `c` at `rt` and forgets cached keys (the caller keeps the reference counting). */
+void gw_ctx_set_runtime(struct gw_ctx *c, const struct gw_runtime *rt);
+
+/* gw_ctx_wipe clears the cached signing keys. */
+void gw_ctx_wipe(struct gw_ctx *c);
+
+/* struct gw_answer says what gw_handle answered, for the access log, the metrics and the connection. */
+struct gw_answer {
+    unsigned status;
+    const struct cfg_route *route; /* NULL when no route matched */
+    unsigned slot;                 /* metrics slot */
+    size_t key_len;                /* the decoded key is in gw_ctx.key, when key_len > 0 */
+    const char *reason;            /* for 4xx/5xx: the one-line reason sent */
+    size_t bytes;                  /* response bytes */
+    bool close;                    /* close the connection after this response */
+    char request_id[32];
+};
+
+/* gw_handle writes the response for `req` into `out`. `now` is the current Unix time; `close` forces
+ * `Connection: close` (last request on the connection, or shutting down). */
+void gw_handle(struct gw_ctx *c, const struct gw_request *req, int64_t now, bool close, struct sgn_buf *out, struct gw_answer *a);
+
+/* gw_handle_error writes a plain error response (a parse failure or a timeout) that closes the connection. */
+void gw_handle_error(struct gw_ctx *c, unsigned status, const char *reason, int64_t now, struct sgn_buf *out, struct gw_answer *a);
+
+/* gw_presign_key presigns `method` for the decoded key in c->key through `route` at `now` (Unix seconds) into c->url.
+ * Returns NULL and the URL's length, or a one-line reason and the HTTP status to answer with. */
+const char *gw_presign_key(struct gw_ctx *c, const struct cfg_route *route, struct gw_view method, int64_t now, size_t *url_len,
+                           unsigned *status);
+
+/* gw_sign_time returns the signing instant for `now` under a route's sign_window (aligned to the UTC day). */
+int64_t gw_sign_time(int64_t now, uint32_t window);
+
+#endif

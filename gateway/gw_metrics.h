@@ -1,0 +1,52 @@
+/* gw_metrics.h: counters for the Prometheus exposition at the metrics path. Each worker owns one struct gw_stats and is
+ * its only writer (relaxed stores, no locked instructions on the request path); the exposition sums all workers. */
+#ifndef GW_METRICS_H
+#define GW_METRICS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "sgn_buf.h"
+
+#define GW_ROUTE_SLOTS 513 /* slot 0: no route; then one per route prefix ever loaded, the last one shared */
+#define GW_STATUS_SLOTS 16
+#define GW_LATENCY_BUCKETS 12
+
+struct gw_stats {
+    atomic_uint_fast64_t requests[GW_ROUTE_SLOTS][GW_STATUS_SLOTS];
+    atomic_uint_fast64_t latency[GW_LATENCY_BUCKETS + 1]; /* the last one is +Inf */
+    atomic_uint_fast64_t latency_sum_us;
+    atomic_uint_fast64_t sign_failures;
+};
+
+enum gw_reject {
+    GW_REJECT_MAX_CONNECTIONS = 0,
+    GW_REJECT_PER_IP,
+    GW_REJECT_ACCEPT_ERROR,
+    GW_REJECT_KINDS,
+};
+
+/* Process-wide gauges and counters, written from any thread. */
+extern atomic_long gw_open_connections;
+extern atomic_uint_fast64_t gw_rejected[GW_REJECT_KINDS];
+extern atomic_uint_fast64_t gw_reloads_ok;
+extern atomic_uint_fast64_t gw_reloads_failed;
+
+static inline void gw_stat_inc(atomic_uint_fast64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+/* gw_metrics_slot returns the counter slot for a route prefix, the same slot for the same prefix across reloads. */
+unsigned gw_metrics_slot(const char *prefix);
+
+/* gw_metrics_register makes `stats` part of the exposition (a worker's, for the process's lifetime). */
+void gw_metrics_register(struct gw_stats *stats);
+
+/* gw_metrics_record counts one answered request. */
+void gw_metrics_record(struct gw_stats *s, unsigned slot, unsigned status, uint64_t duration_us);
+
+/* gw_metrics_render appends the Prometheus text exposition (version 0.0.4). */
+void gw_metrics_render(struct sgn_buf *b);
+
+#endif
