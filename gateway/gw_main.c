@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "cfg.h"
 #include "gw_cli.h"
@@ -28,10 +30,36 @@ static int check_config(const char *path)
     return 0;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define GW_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GW_UNDER_ASAN 1
+#endif
+#endif
+
+/* no_core_dumps keeps secrets out of core files whatever the system's limits: no core, and not dumpable (which also
+ * stops other processes of the same user from attaching to read memory). LeakSanitizer needs to attach to its own
+ * threads, so sanitizer builds keep the process dumpable. */
+static void no_core_dumps(void)
+{
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) != 0) {
+        perror("oss-gateway: setrlimit(RLIMIT_CORE)");
+    }
+#ifndef GW_UNDER_ASAN
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        perror("oss-gateway: prctl(PR_SET_DUMPABLE)");
+    }
+#endif
+}
+
 int main(int argc, char **argv)
 {
     const char *config = NULL;
     int test = 0;
+
+    no_core_dumps();
 
     if (argc >= 2 && strcmp(argv[1], "presign") == 0) {
         return gw_cli_presign(argc - 2, argv + 2);
