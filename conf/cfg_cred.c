@@ -265,6 +265,9 @@ static enum cfg_status from_inline(struct rctx *r, struct cfg_credentials *out)
     char what[32];
     enum cfg_status st = CFG_OK;
 
+    if (nodes[0] == NULL || nodes[1] == NULL) {
+        return CFG_ERR_CREDENTIALS; /* cfg_build has already refused this with a message */
+    }
     /* Checked one by one so that each message points at its own key. */
     for (size_t i = 0; i < 3; i++) {
         if (nodes[i] == NULL) {

@@ -67,7 +67,7 @@ static enum cfg_status attach(struct tree_builder *tb, struct cfg_node *child)
     struct cfg_node *parent = tb->stack[tb->depth - 1];
     if (parent->n_items == parent->cap_items) {
         size_t cap = parent->cap_items == 0 ? 8 : parent->cap_items * 2;
-        struct cfg_node **items = realloc(parent->items, cap * sizeof(*items));
+        struct cfg_node **items = realloc(parent->items, cap * sizeof(struct cfg_node *));
         if (items == NULL) {
             cfg_node_free(child);
             return CFG_ERR_NOMEM;
@@ -109,8 +109,8 @@ static enum cfg_status on_scalar(struct tree_builder *tb, const yaml_event_t *ev
         return fail_at(tb, CFG_ERR_SYNTAX, ev->start_mark, "a value contains a NUL byte");
     }
     enum cfg_status st = new_node(tb, ev, CFG_NODE_SCALAR, &n);
-    if (st != CFG_OK) {
-        return st;
+    if (st != CFG_OK || n == NULL) {
+        return st != CFG_OK ? st : CFG_ERR_NOMEM;
     }
     n->value = malloc(len + 1);
     if (n->value == NULL) {
@@ -132,8 +132,8 @@ static enum cfg_status on_start(struct tree_builder *tb, const yaml_event_t *ev,
         return fail_at(tb, CFG_ERR_SYNTAX, ev->start_mark, "nesting deeper than %d levels", CFG_MAX_DEPTH);
     }
     enum cfg_status st = new_node(tb, ev, type, &n);
-    if (st != CFG_OK) {
-        return st;
+    if (st != CFG_OK || n == NULL) {
+        return st != CFG_OK ? st : CFG_ERR_NOMEM;
     }
     st = attach(tb, n);
     if (st != CFG_OK) {

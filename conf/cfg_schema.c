@@ -875,9 +875,8 @@ static enum cfg_status parse_backend(struct ctx *c, size_t idx, const struct cfg
         }
     }
     /* Cross-field checks of the backend. */
-    if (b->region == NULL && (b->type != CFG_BACKEND_OSS_V1 || b->endpoint == NULL)) {
-        return fail(c, CFG_ERR_SCHEMA, name, "%s: missing key 'region'%s", where,
-                    b->type == CFG_BACKEND_OSS_V1 ? " (or endpoint)" : "");
+    if (b->region == NULL) {
+        return fail(c, CFG_ERR_SCHEMA, name, "%s: missing key 'region'", where);
     }
     if (b->addressing == CFG_ADDR_CNAME && b->endpoint == NULL) {
         return fail(c, CFG_ERR_SCHEMA, name, "%s: addressing: cname needs an endpoint (the bucket's own domain)", where);
@@ -1144,6 +1143,9 @@ static enum cfg_status parse_routes(struct ctx *c, const struct cfg_node *v)
     size_t n;
     enum cfg_status st;
 
+    if (v == NULL) {
+        return CFG_ERR_SCHEMA; /* cfg_build reports a missing key */
+    }
     if (v->type != CFG_NODE_SEQ) {
         return fail(c, CFG_ERR_SCHEMA, v, "routes: expected a sequence, got %s", is_null(v) ? "nothing" : kind(v));
     }
