@@ -117,7 +117,6 @@ static void start_linger(struct gw_conn *c)
 void gw_conn_accept(struct gw_worker *w, int fd, const struct sockaddr *sa)
 {
     struct gw_conn *c = calloc(1, sizeof(*c));
-    int one = 1;
 
     if (c == NULL) {
         gw_log(GW_LOG_ERR, "out of memory accepting a connection");
@@ -143,8 +142,6 @@ void gw_conn_accept(struct gw_worker *w, int fd, const struct sockaddr *sa)
     } else {
         memcpy(c->client, "unix", 5);
     }
-    /* One send() per batch of answers: Nagle would only delay the second of two pipelined batches. */
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     event_assign(&c->rev, w->base, fd, EV_READ | EV_PERSIST, on_read, c);
     event_assign(&c->wev, w->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
     evtimer_assign(&c->tev, w->base, on_timer, c);
@@ -154,11 +151,13 @@ void gw_conn_accept(struct gw_worker *w, int fd, const struct sockaddr *sa)
     }
     w->conns = c;
     w->n_conns++;
-    event_add(&c->rev, NULL);
-    c->reading = true;
     /* The header deadline runs from the connection's start until its first request is complete. */
     c->t_first_ns = gw_now_ns();
     event_add(&c->tev, w->tv_header);
+    /* A client sends its request as soon as it is connected: try to read it once the events already at hand are
+     * done, and register with epoll only if the connection outlives that (on_read). A Connection: close request that
+     * was there is then answered and closed without an epoll_ctl() ADD and DEL or a wake-up of its own. */
+    event_active(&c->rev, EV_READ, 1);
 }
 
 /* ---- the access log ---- */
@@ -292,8 +291,10 @@ static struct gw_http_limits http_limits(const struct gw_conn *c)
     return h;
 }
 
-/* process answers every complete request in the input buffer, then sends the answers. */
-static void process(struct gw_conn *c)
+/* process answers every complete request in the input buffer, then sends the answers. `drained` says the recv() that
+ * just filled the buffer emptied the socket's receive queue. Returns false when the connection was freed or lingers,
+ * true when it stays open (writing its pending bytes, or waiting for the next request). */
+static bool process(struct gw_conn *c, bool drained)
 {
     struct gw_worker *w = c->w;
 
@@ -303,6 +304,8 @@ static void process(struct gw_conn *c)
         struct timeval tv;
         size_t off = 0;
         bool answered = false;
+        bool first_batch = c->n_req == 0;
+        bool client_close = false; /* the last answer closes because the client asked to, and it sent no body */
 
         event_base_gettimeofday_cached(w->base, &tv);
         sgn_buf_init(&out, w->out, sizeof(w->out));
@@ -329,7 +332,11 @@ static void process(struct gw_conn *c)
             answered = true;
             if (a.close) {
                 c->close_after = true;
+                client_close = !req.keep_alive && !req.has_body;
             }
+        }
+        if (off < c->in_len) {
+            drained = false; /* bytes after the last answer: the client is still sending */
         }
         if (c->close_after) {
             off = c->in_len; /* nothing after the last answer is read */
@@ -342,36 +349,108 @@ static void process(struct gw_conn *c)
             /* Cannot happen: each answer is bounded by GW_RESPONSE_MAX and there was that much room. */
             gw_log(GW_LOG_ERR, "response buffer overflow; closing the connection");
             conn_free(c);
-            return;
+            return false;
         }
         if (c->in_len == 0) {
             release_input(c);
         }
         if (out.len > 0 && !send_out(c, out.base, out.len)) {
-            return;
+            return false;
+        }
+        if (first_batch && answered && (!c->close_after || c->pend != NULL)) {
+            /* One send() per batch of answers: Nagle would only delay the second of two pipelined batches, or the
+             * rest of a partly sent one. The first send goes out at once anyway (nothing is in flight), so a
+             * connection closed after its first answer, the common Connection: close case, skips the syscall. */
+            int one = 1;
+            setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         }
         if (c->pend != NULL) {
-            return; /* on_write continues */
+            return true; /* on_write continues */
         }
         if (c->close_after) {
+            if (client_close && drained) {
+                /* The client said it sends nothing more (RFC 9112 9.6) and nothing more had come: close at once, as
+                 * nginx's `lingering_close on` does, saving a shutdown(), a wake-up, a recv() and an epoll_ctl(). A
+                 * client that did send more would get a reset; every other close lingers. */
+                conn_free(c);
+                return false;
+            }
             start_linger(c);
-            return;
+            return false;
         }
         if (answered) {
             /* The next request's deadline: header timeout if it has begun, idle timeout if not. */
             event_add(&c->tev, c->in_len > 0 ? w->tv_header : w->tv_idle);
         }
         if (!answered || c->in_len == 0) {
-            return;
+            return true;
         }
         /* More complete requests than the scratch could answer in one batch: go on. */
+    }
+}
+
+/* read_some reads what the socket holds and answers it. Sets `*empty` when there was nothing to read. Returns false
+ * when the connection was freed or lingers, as process does. */
+static bool read_some(struct gw_conn *c, bool *empty)
+{
+    struct gw_worker *w = c->w;
+
+    *empty = false;
+    if (c->in == NULL) {
+        uint32_t cap = limits(w)->max_header_bytes;
+        c->in = pool_get(w, cap);
+        if (c->in == NULL) {
+            gw_log(GW_LOG_ERR, "out of memory reading a request");
+            conn_free(c);
+            return false;
+        }
+        c->in_cap = cap;
+        c->in_len = 0;
+    }
+    ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        *empty = true;
+        return true;
+    }
+    if (n <= 0) {
+        conn_free(c); /* closed, or reset, by the client */
+        return false;
+    }
+    if (c->in_len == 0 && c->n_req > 0) {
+        /* The first byte of a new request on a kept-alive connection: its header deadline starts now. */
+        c->t_first_ns = gw_now_ns();
+        event_add(&c->tev, w->tv_header);
+    }
+    bool drained = (size_t)n < c->in_cap - c->in_len;
+    c->in_len += (uint32_t)n;
+    return process(c, drained);
+}
+
+/* read_and_watch reads and answers what the socket holds, then has epoll watch the connection if it stays open to
+ * read: a new connection's first read (gw_conn_accept) and a drain (gw_conn_close_idle) come here unwatched. */
+static void read_and_watch(struct gw_conn *c)
+{
+    bool empty;
+
+    if (!read_some(c, &empty)) {
+        return; /* closed, or lingering (which reads by itself) */
+    }
+    if (empty && c->in_len == 0) {
+        if (c->w->draining && c->n_req > 0) {
+            conn_free(c); /* shutting down, and nothing more was asked */
+            return;
+        }
+        release_input(c); /* an idle connection holds no buffer */
+    }
+    if (!c->reading && c->pend == NULL) {
+        event_add(&c->rev, NULL);
+        c->reading = true;
     }
 }
 
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_conn *c = arg;
-    struct gw_worker *w = c->w;
     (void)what;
 
     if (c->state == GW_CONN_LINGER) {
@@ -382,32 +461,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         }
         return;
     }
-    if (c->in == NULL) {
-        uint32_t cap = limits(w)->max_header_bytes;
-        c->in = pool_get(w, cap);
-        if (c->in == NULL) {
-            gw_log(GW_LOG_ERR, "out of memory reading a request");
-            conn_free(c);
-            return;
-        }
-        c->in_cap = cap;
-        c->in_len = 0;
-    }
-    ssize_t n = recv(fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-        return;
-    }
-    if (n <= 0) {
-        conn_free(c); /* closed, or reset, by the client */
-        return;
-    }
-    if (c->in_len == 0 && c->n_req > 0) {
-        /* The first byte of a new request on a kept-alive connection: its header deadline starts now. */
-        c->t_first_ns = gw_now_ns();
-        event_add(&c->tev, w->tv_header);
-    }
-    c->in_len += (uint32_t)n;
-    process(c);
+    read_and_watch(c);
 }
 
 static void on_write(evutil_socket_t fd, short what, void *arg)
@@ -441,7 +495,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     event_add(&c->rev, NULL);
     c->reading = true;
     if (c->in_len > 0) {
-        process(c); /* pipelined requests that waited for the socket */
+        (void)process(c, false); /* pipelined requests that waited for the socket; more may be queued */
     } else {
         event_add(&c->tev, c->w->tv_idle);
     }
@@ -486,8 +540,12 @@ void gw_conn_close_idle(struct gw_worker *w)
     struct gw_conn *c = w->conns;
     while (c != NULL) {
         struct gw_conn *next = c->next;
-        if (c->in_len == 0 && c->pend == NULL && c->state == GW_CONN_OPEN) {
-            conn_free(c);
+        /* A connection that has not sent its first request yet is left to it (and to its header deadline): its
+         * client connected to be answered, and a close now would fail a request it may be sending right now. */
+        if (c->n_req > 0 && c->in_len == 0 && c->pend == NULL && c->state == GW_CONN_OPEN) {
+            /* Draining: it is closed unless a request came in since epoll last looked (or before a new connection's
+             * first read), which is answered, with Connection: close, rather than reset by the close. */
+            read_and_watch(c);
         }
         c = next;
     }

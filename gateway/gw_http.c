@@ -33,9 +33,12 @@ static const char *line_end(const char *p, const char *end, size_t *content_len,
     if (lf == NULL) {
         return NULL;
     }
-    const char *stop = (lf > p && lf[-1] == '\r') ? lf - 1 : lf;
-    *bad_cr = memchr(p, '\r', (size_t)(stop - p)) != NULL;
-    *content_len = (size_t)(stop - p);
+    size_t n = (size_t)(lf - p);
+    if (n > 0 && p[n - 1] == '\r') {
+        n--;
+    }
+    *bad_cr = memchr(p, '\r', n) != NULL;
+    *content_len = n;
     return lf;
 }
 

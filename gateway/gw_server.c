@@ -185,7 +185,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     if (open > (long)lim->max_connections) {
         /* Another worker took the last place first. */
         atomic_fetch_sub(&gw_open_connections, 1);
-        gw_stat_inc(&gw_rejected[GW_REJECT_MAX_CONNECTIONS], 1);
+        atomic_fetch_add(&gw_rejected[GW_REJECT_MAX_CONNECTIONS], 1);
         close(fd);
         gw_worker_pause(w, 0);
         return;
@@ -520,9 +520,9 @@ static void notify_status(const char *state)
 {
     const struct gw_runtime *rt = atomic_load(&gw_current);
     char msg[256];
-    int n = snprintf(msg, sizeof(msg), "%sSTATUS=%s: %zu route(s), %zu listener(s), %u worker(s), %lu reload(s)", state,
+    int n = snprintf(msg, sizeof(msg), "%sSTATUS=%s: %zu route(s), %zu listener(s), %u worker(s), %lu reload(s), %lu failed", state,
                      atomic_load(&gw_stopping) ? "stopping" : "serving", rt->cfg->n_routes, n_listen_fds, n_workers,
-                     (unsigned long)atomic_load(&gw_reloads_ok));
+                     (unsigned long)atomic_load(&gw_reloads_ok), (unsigned long)atomic_load(&gw_reloads_failed));
     if (n > 0 && (size_t)n < sizeof(msg)) {
         sd_notify(0, msg);
     }
@@ -637,9 +637,10 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
     (void)what;
     (void)arg;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    /* Ping only while every worker's loop is turning: a stuck worker gets the service restarted. */
+    /* Ping only while every worker's loop is turning: a stuck worker gets the service restarted. Not while stopping:
+     * a worker whose drain is done has ended its loop on purpose, and systemd stops watching at STOPPING=1. */
     int64_t limit = (int64_t)(watchdog_usec / 1000000) + 1;
-    for (unsigned i = 0; i < n_workers; i++) {
+    for (unsigned i = 0; i < n_workers && !atomic_load(&gw_stopping); i++) {
         if (ts.tv_sec - atomic_load(&workers[i]->heartbeat) > limit) {
             gw_log(GW_LOG_ERR, "worker %u has not run for %lld s; withholding the watchdog ping", i,
                    (long long)(ts.tv_sec - atomic_load(&workers[i]->heartbeat)));
