@@ -75,6 +75,8 @@ static void conn_free(struct gw_conn *c)
 {
     struct gw_worker *w = c->w;
 
+    gw_log(GW_LOG_DEBUG, "worker %u: %s: closed after %u request(s)", w->id, c->client, c->n_req);
+
     event_del(&c->rev);
     event_del(&c->wev);
     event_del(&c->tev);
@@ -142,6 +144,7 @@ void gw_conn_accept(struct gw_worker *w, int fd, const struct sockaddr *sa)
     } else {
         memcpy(c->client, "unix", 5);
     }
+    gw_log(GW_LOG_DEBUG, "worker %u: %s: connected (%ld open)", w->id, c->client, (long)atomic_load(&gw_open_connections));
     event_assign(&c->rev, w->base, fd, EV_READ | EV_PERSIST, on_read, c);
     event_assign(&c->wev, w->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
     evtimer_assign(&c->tev, w->base, on_timer, c);
@@ -509,7 +512,11 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     (void)what;
 
     if (c->state == GW_CONN_LINGER || c->pend != NULL) {
-        conn_free(c); /* a client that neither closes nor reads */
+        /* A client that neither closes nor reads: reset, so the kernel drops the answers it still holds for it
+         * instead of keeping them in FIN-WAIT-1 (a slow-read attack's goal). */
+        struct linger reset = {1, 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+        conn_free(c);
         return;
     }
     if (c->in_len == 0) {

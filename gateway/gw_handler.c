@@ -215,14 +215,16 @@ const char *gw_presign_key(struct gw_ctx *c, const struct cfg_route *route, stru
     int64_t t = gw_sign_time(now, route->sign_window_s);
     uint64_t expires = (uint64_t)route->expires_s + route->sign_window_s; /* still `expires` left at the window's end */
     struct sgn_pair query[2];
-    char disposition[3 * 1024 + 128];
+    /* Room for the longest: a 1023-byte name of escaped ASCII gives a 1023-byte fallback and 3069 bytes of filename*. */
+    char disposition[GW_DISPOSITION_MAX];
     size_t nq = 0;
 
     if (expires > SGN_MAX_EXPIRES) {
         expires = SGN_MAX_EXPIRES;
     }
     if (cr->expiration > 0) {
-        if (cr->expiration - t < 1) {
+        /* Against now, not the window start: a URL must be alive when it is handed out. */
+        if (cr->expiration - now < 1) {
             *status = 503;
             return "credentials expired; reload with fresh ones";
         }
@@ -233,9 +235,11 @@ const char *gw_presign_key(struct gw_ctx *c, const struct cfg_route *route, stru
     if (route->disposition != CFG_DISP_NONE) {
         const char *type = route->disposition == CFG_DISP_INLINE ? "inline" : "attachment";
         size_t n = gw_key_disposition(disposition, sizeof(disposition), type, c->key, strlen(c->key));
-        if (n > 0) {
-            query[nq++] = (struct sgn_pair){SGN_VIEW_LIT("response-content-disposition"), {disposition, n}};
+        if (n == 0) {
+            *status = 500; /* cannot happen within GW_DISPOSITION_MAX; never answer without the file name asked for */
+            return "could not build the download file name";
         }
+        query[nq++] = (struct sgn_pair){SGN_VIEW_LIT("response-content-disposition"), {disposition, n}};
     }
     if (route->content_type != NULL) {
         query[nq++] = (struct sgn_pair){SGN_VIEW_LIT("response-content-type"), {route->content_type, strlen(route->content_type)}};

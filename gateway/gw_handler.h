@@ -13,7 +13,8 @@
 #include "sgn.h"
 #include "sgn_buf.h"
 
-#define GW_URL_MAX (64 * 1024)                  /* the longest presigned URL (a 1023-byte key and an 8 KiB token fit) */
+#define GW_URL_MAX (64 * 1024) /* the longest presigned URL (a 1023-byte key and an 8 KiB token fit) */
+#define GW_DISPOSITION_MAX (sizeof("attachment; filename=\"\"; filename*=UTF-8''") + 4 * SGN_MAX_KEY)
 #define GW_RESPONSE_MAX (2 * GW_URL_MAX + 4096) /* a redirect with the URL in Location and in the body */
 
 /* struct gw_runtime is one loaded configuration with what the server derives from it; shared by the workers and

@@ -576,6 +576,11 @@ static void reload(void)
         gw_log(GW_LOG_WARNING, "reload: listen and workers take effect only on restart");
     }
     gw_log(GW_LOG_NOTICE, "reloaded %s: %zu route(s)", config_path, rt->cfg->n_routes);
+    for (size_t i = 0; i < rt->cfg->n_routes; i++) {
+        const struct cfg_route *r = &rt->cfg->routes[i];
+        gw_log(GW_LOG_DEBUG, "route %s -> backend %s (bucket %s at %s), expires %us", r->prefix, r->backend->name,
+               r->backend->bucket, r->backend->endpoint, r->expires_s);
+    }
     notify_status("READY=1\n");
 }
 
@@ -676,6 +681,13 @@ int gw_server_run(const char *path)
     config_path = path;
     gw_log_libevent();
     signal(SIGPIPE, SIG_IGN);
+    /* Until the handlers are in place a SIGHUP or SIGTERM must wait, not kill: "listening on" is logged (and clients,
+     * scripts and tests may act on it) before then. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &block, &old_mask);
     if (cfg_load_file(&cfg, path, NULL, &err) != CFG_OK) {
         gw_log(GW_LOG_ERR, "%s", err.msg);
         return 1;
@@ -717,19 +729,13 @@ int gw_server_run(const char *path)
         }
     }
 
-    /* Workers never see the process signals; the main thread's loop takes them. */
-    sigemptyset(&block);
-    sigaddset(&block, SIGHUP);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &block, &old_mask);
+    /* Workers inherit the blocked mask and never see the process signals; the main thread's loop takes them. */
     for (started = 0; started < n_workers; started++) {
         if (pthread_create(&workers[started]->thread, NULL, worker_main, workers[started]) != 0) {
             gw_log(GW_LOG_ERR, "cannot start worker thread %u", started);
             break;
         }
     }
-    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     if (started < n_workers) {
         atomic_store(&gw_forced, true);
         atomic_store(&gw_stopping, true);
@@ -746,6 +752,7 @@ int gw_server_run(const char *path)
             goto stop_now;
         }
     }
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL); /* a signal that came meanwhile is delivered now */
     done_ev = event_new(main_base, done_fd, EV_READ | EV_PERSIST, on_worker_done, NULL);
     shutdown_ev = evtimer_new(main_base, on_shutdown_deadline, NULL);
     if (done_ev == NULL || shutdown_ev == NULL || event_add(done_ev, NULL) != 0) {

@@ -18,7 +18,7 @@
 #define SGN_MAX_REGION 64         /* region id, bytes */
 #define SGN_MAX_ENDPOINT 255      /* host[:port], bytes */
 #define SGN_MAX_NAME 128          /* a query parameter or header name, bytes */
-#define SGN_MAX_VALUE 4096        /* a query parameter or header value, bytes */
+#define SGN_MAX_VALUE 8192        /* a query parameter or header value, bytes */
 #define SGN_MAX_ID 256            /* access key id, bytes */
 #define SGN_MAX_SECRET 256        /* access key secret, bytes */
 #define SGN_MAX_TOKEN 8192        /* security token, bytes */

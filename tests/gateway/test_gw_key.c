@@ -3,6 +3,7 @@
 
 #include <criterion/criterion.h>
 
+#include "gw_handler.h"
 #include "gw_key.h"
 
 static const char *decode(const char *in, char *out, size_t cap, size_t *len)
@@ -100,4 +101,16 @@ Test(gw_key, disposition)
     n = gw_key_disposition(out, sizeof(out), "inline", "plain.txt", 9);
     cr_assert_str_eq(out, "inline; filename=\"plain.txt\"; filename*=UTF-8''plain.txt");
     cr_assert_eq(gw_key_disposition(out, 20, "attachment", "plain.txt", 9), 0);
+}
+
+Test(gw_key, disposition_of_the_longest_name_fits)
+{
+    /* The worst case for the length: 1023 bytes that all need escaping and all stay in the ASCII fallback. */
+    static char key[1023];
+    static char out[GW_DISPOSITION_MAX];
+    memset(key, '!', sizeof(key));
+    size_t n = gw_key_disposition(out, sizeof(out), "attachment", key, sizeof(key));
+    cr_assert_gt(n, 4000);
+    cr_assert_leq(n, SGN_MAX_VALUE, "the signer takes it as a parameter value");
+    cr_assert_eq(gw_key_disposition(out, n, "attachment", key, sizeof(key)), 0, "one byte short (the NUL) fails");
 }

@@ -202,6 +202,15 @@ Test(sgn_presign, parameter_rules)
     p.n_query = SGN_MAX_PARAMS;
     cr_assert_eq(sign(&p), SGN_OK);
 
+    static char big[SGN_MAX_VALUE + 1];
+    memset(big, 'v', sizeof(big));
+    struct sgn_pair long_value = {V("response-content-disposition"), {big, SGN_MAX_VALUE + 1}};
+    p.query = &long_value;
+    p.n_query = 1;
+    cr_assert_eq(sign(&p), SGN_ERR_PARAMS, "a value over SGN_MAX_VALUE");
+    long_value.value.len = SGN_MAX_VALUE;
+    cr_assert_eq(sign(&p), SGN_OK);
+
     struct sgn_pair reserved = {V("X-OSS-Signature"), V("forged")};
     p.query = &reserved;
     p.n_query = 1;

@@ -1,0 +1,75 @@
+/* abuse.h: helpers for the abuse tests, on top of gw_testlib: the gateway's resource use read from /proc, many
+ * non-blocking client sockets, a client bound to a chosen loopback address, and child processes (the gateway under a
+ * descriptor limit or faketime, h2load) that are always stopped by their PID. */
+#ifndef GW_ABUSE_H
+#define GW_ABUSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "gw_testlib.h"
+
+/* GW_SANITIZED is 1 in a GW_SANITIZE build: memory and CPU figures are then printed but not held to their bounds. */
+#ifndef GW_SANITIZED
+#define GW_SANITIZED 0
+#endif
+
+/* The base config: one worker, an OSS backend on a loopback endpoint (never contacted) and `extra` (limits, log,
+ * routes...). With `routes` false, /files/ is added as the only route. */
+#define ABUSE_BASE                                                                                                                 \
+    "workers: 1\n"                                                                                                                 \
+    "credentials:\n  main: {from: env}\n"                                                                                          \
+    "backends:\n  origin: {type: oss, region: cn-hangzhou, bucket: test-bucket, endpoint: \"127.0.0.1:9000\",\n"                   \
+    "           addressing: path, scheme: http, credentials: main}\n"
+#define ABUSE_ROUTES "routes:\n  - {prefix: /files/, backend: origin, expires: 15m}\n"
+
+/* abuse_rss_kib returns the VmRSS of `pid` in KiB, or -1. */
+long abuse_rss_kib(pid_t pid);
+
+/* abuse_cpu_ticks returns utime + stime of `pid` in clock ticks, or -1. */
+long abuse_cpu_ticks(pid_t pid);
+
+/* abuse_fd_count returns the number of open descriptors of `pid`, or -1. */
+int abuse_fd_count(pid_t pid);
+
+/* abuse_raise_nofile raises this process's descriptor limit to at least `want` (up to the hard limit); returns the
+ * soft limit now in force. */
+long abuse_raise_nofile(long want);
+
+/* abuse_connect_nb starts a non-blocking connection from `src` (NULL: any) to 127.0.0.1:port; returns the socket or -1
+ * (descriptors or ports exhausted). */
+int abuse_connect_nb(const char *src, int port);
+
+/* abuse_connect_from is gw_connect from source address `src`, blocking with `ms` send/receive timeouts. */
+int abuse_connect_from(const char *src, int port, int ms);
+
+/* abuse_is_closed is true when the peer closed or reset `fd` (data, if any, is read and discarded into `buf`, whose
+ * first `cap - 1` bytes are kept NUL-terminated). */
+bool abuse_is_closed(int fd, char *buf, size_t cap);
+
+/* abuse_wait_serving waits (at most `ms`) until the gateway's stderr says it is serving, which is after its signal
+ * handlers are in place; returns false on timeout. */
+bool abuse_wait_serving(struct gw_proc *p, int ms);
+
+/* abuse_spawn starts the gateway for p->config like gw_spawn, with credentials in its environment plus `env`, under
+ * a descriptor limit `nofile` (0: unchanged; as `ulimit -n`) and behind `wrapper` (NULL, or an argv prefix such as
+ * {"faketime", "-f", "-20m", NULL}); waits for its port like gw_start. */
+void abuse_spawn(struct gw_proc *p, const char *yaml, const char *const *env, long nofile, const char *const *wrapper);
+
+/* abuse_cleanup stops the gateway of `p` if it still runs and removes its files: a test's .fini, so that a failed
+ * assertion leaves no process behind. */
+void abuse_cleanup(struct gw_proc *p);
+
+/* abuse_run runs argv (stdout and stderr to `out_path`), killing it after `ms`; returns its exit status or -1. */
+int abuse_run(const char *const *argv, const char *out_path, int ms);
+
+/* abuse_get sends one GET for `path` on a new connection from `src` and returns the status (-1: none). The response is
+ * left in `buf`. */
+int abuse_get(const char *src, int port, const char *path, char *buf, size_t cap);
+
+/* abuse_metric reads one value of the gateway's /metrics (from 127.0.0.2, outside the per-address cap of 127.0.0.1);
+ * -1 when absent. */
+long abuse_metric(int port, const char *name);
+
+#endif
