@@ -21,10 +21,10 @@
 #define CFG_MAX_CREDENTIALS 64
 #define CFG_MAX_BACKENDS 64
 #define CFG_MAX_ROUTES 256
-#define CFG_MAX_PREFIX 256      /* route prefix and health/metrics paths, bytes */
-#define CFG_MAX_KEY_PREFIX 512  /* route key_prefix, bytes */
-#define CFG_MAX_SECRET 256      /* access key secret, bytes */
-#define CFG_MAX_TOKEN 8192      /* STS security token, bytes */
+#define CFG_MAX_PREFIX 256     /* route prefix and health/metrics paths, bytes */
+#define CFG_MAX_KEY_PREFIX 512 /* route key_prefix, bytes */
+#define CFG_MAX_SECRET 256     /* access key secret, bytes */
+#define CFG_MAX_TOKEN 8192     /* STS security token, bytes */
 #define CFG_MAX_WORKERS 256
 #define CFG_MAX_EXPIRES 604800 /* 7 days, the stores' limit for a presigned URL */
 
@@ -89,15 +89,15 @@ struct cfg_listen {
 
 /* struct cfg_limits: all limits the server enforces. Defaults in brackets. */
 struct cfg_limits {
-    uint32_t max_connections;          /* global open-connection cap [10000], 1..1000000 */
-    uint32_t max_connections_per_ip;   /* per client address [256], 1..1000000 */
-    uint32_t header_timeout_ms;        /* whole request head deadline from its first byte [10s], 100ms..1h */
-    uint32_t idle_timeout_ms;          /* idle keep-alive [10s], 100ms..1h */
-    uint32_t shutdown_timeout_ms;      /* SIGTERM drain [5s], 0..1h */
-    uint32_t max_header_bytes;         /* request line plus headers [8k], 256..1m */
-    uint32_t max_uri_bytes;            /* request target [4k], 64..max_header_bytes */
-    uint32_t max_headers;              /* header fields [100], 1..10000 */
-    uint32_t max_requests_per_conn;    /* keep-alive requests on one connection [1000], 1..1000000000 */
+    uint32_t max_connections;        /* global open-connection cap [10000], 1..1000000 */
+    uint32_t max_connections_per_ip; /* per client address [256], 1..1000000 */
+    uint32_t header_timeout_ms;      /* whole request head deadline from its first byte [10s], 100ms..1h */
+    uint32_t idle_timeout_ms;        /* idle keep-alive [10s], 100ms..1h */
+    uint32_t shutdown_timeout_ms;    /* SIGTERM drain [5s], 0..1h */
+    uint32_t max_header_bytes;       /* request line plus headers [8k], 256..1m */
+    uint32_t max_uri_bytes;          /* request target [4k], 64..max_header_bytes */
+    uint32_t max_headers;            /* header fields [100], 1..10000 */
+    uint32_t max_requests_per_conn;  /* keep-alive requests on one connection [1000], 1..1000000000 */
 };
 
 /* struct cfg_credentials is one named credential set, resolved at load time. */
@@ -127,10 +127,10 @@ struct cfg_route {
     const struct cfg_backend *backend; /* points into cfg_config.backends */
     char *key_prefix;                  /* prepended to the decoded key; "" by default */
     size_t key_prefix_len;
-    uint32_t expires_s;             /* URL validity [15m], 1..604800 */
-    uint32_t sign_window_s;         /* quantisation of the signing time [0 = sign every request]; expires+window <= 7d */
+    uint32_t expires_s;     /* URL validity [15m], 1..604800 */
+    uint32_t sign_window_s; /* quantisation of the signing time [0 = sign every request]; expires+window <= 7d */
     enum cfg_disposition disposition;
-    char *content_type;     /* signed as response-content-type; NULL = none */
+    char *content_type;       /* signed as response-content-type; NULL = none */
     uint32_t cache_max_age_s; /* 0 = "Cache-Control: no-store"; else "private, max-age=N", N < expires_s */
     uint16_t status;          /* 302 (default) or 307 */
     char *referrer_policy;    /* Referrer-Policy header value; NULL = none */
