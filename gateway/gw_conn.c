@@ -154,13 +154,11 @@ void gw_conn_accept(struct gw_worker *w, int fd, const struct sockaddr *sa)
     }
     w->conns = c;
     w->n_conns++;
+    event_add(&c->rev, NULL);
+    c->reading = true;
     /* The header deadline runs from the connection's start until its first request is complete. */
     c->t_first_ns = gw_now_ns();
     event_add(&c->tev, w->tv_header);
-    /* A client sends its request as soon as it is connected: try to read it once the events already at hand are
-     * done, and register with epoll only if the connection outlives that (on_read). A Connection: close request that
-     * was there is then answered and closed without an epoll_ctl() ADD and DEL or a wake-up of its own. */
-    event_active(&c->rev, EV_READ, 1);
 }
 
 /* ---- the access log ---- */
@@ -429,8 +427,8 @@ static bool read_some(struct gw_conn *c, bool *empty)
     return process(c, drained);
 }
 
-/* read_and_watch reads and answers what the socket holds, then has epoll watch the connection if it stays open to
- * read: a new connection's first read (gw_conn_accept) and a drain (gw_conn_close_idle) come here unwatched. */
+/* read_and_watch reads and answers what the socket holds; when there is nothing, an idle connection gives back its
+ * buffer, or is closed if the worker drains. It makes sure epoll watches a connection that stays open to read. */
 static void read_and_watch(struct gw_conn *c)
 {
     bool empty;
@@ -550,8 +548,8 @@ void gw_conn_close_idle(struct gw_worker *w)
         /* A connection that has not sent its first request yet is left to it (and to its header deadline): its
          * client connected to be answered, and a close now would fail a request it may be sending right now. */
         if (c->n_req > 0 && c->in_len == 0 && c->pend == NULL && c->state == GW_CONN_OPEN) {
-            /* Draining: it is closed unless a request came in since epoll last looked (or before a new connection's
-             * first read), which is answered, with Connection: close, rather than reset by the close. */
+            /* Draining: it is closed unless its next request came in since epoll last looked, which is answered,
+             * with Connection: close, rather than reset by the close. */
             read_and_watch(c);
         }
         c = next;
