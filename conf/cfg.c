@@ -144,3 +144,16 @@ const char *cfg_getenv(const struct cfg_env *env, const char *name)
     }
     return env->getenv_fn(env->ctx, name);
 }
+
+enum cfg_status cfg_strndup(const char *s, size_t len, char **out)
+{
+    char *p = malloc(len + 1);
+
+    if (p == NULL) {
+        return CFG_ERR_NOMEM;
+    }
+    memcpy(p, s, len);
+    p[len] = '\0';
+    *out = p;
+    return CFG_OK;
+}

@@ -51,19 +51,6 @@ static enum cfg_status check_value(struct rctx *r, const struct cfg_node *at, co
     return CFG_OK;
 }
 
-static enum cfg_status copy_str(const char *v, size_t len, char **out)
-{
-    char *p = malloc(len + 1);
-
-    if (p == NULL) {
-        return CFG_ERR_NOMEM;
-    }
-    memcpy(p, v, len);
-    p[len] = '\0';
-    *out = p;
-    return CFG_OK;
-}
-
 static enum cfg_status copy_secret(const char *v, size_t len, struct cfg_credentials *out)
 {
     uint8_t *p = malloc(len);
@@ -91,13 +78,13 @@ static enum cfg_status store(struct rctx *r, const struct cfg_node *at, struct c
         st = check_value(r, at, what[2], token, token_len, CFG_MAX_TOKEN);
     }
     if (st == CFG_OK) {
-        st = copy_str(id, id_len, &out->access_key_id);
+        st = cfg_strndup(id, id_len, &out->access_key_id);
     }
     if (st == CFG_OK) {
         st = copy_secret(secret, secret_len, out);
     }
     if (st == CFG_OK && token != NULL) {
-        st = copy_str(token, token_len, &out->security_token);
+        st = cfg_strndup(token, token_len, &out->security_token);
     }
     return st;
 }
@@ -281,12 +268,12 @@ static enum cfg_status from_inline(struct rctx *r, struct cfg_credentials *out)
             return st;
         }
     }
-    st = copy_str(nodes[0]->value, nodes[0]->len, &out->access_key_id);
+    st = cfg_strndup(nodes[0]->value, nodes[0]->len, &out->access_key_id);
     if (st == CFG_OK) {
         st = copy_secret(nodes[1]->value, nodes[1]->len, out);
     }
     if (st == CFG_OK && nodes[2] != NULL) {
-        st = copy_str(nodes[2]->value, nodes[2]->len, &out->security_token);
+        st = cfg_strndup(nodes[2]->value, nodes[2]->len, &out->security_token);
     }
     return st;
 }
@@ -300,7 +287,7 @@ enum cfg_status cfg_cred_resolve(struct cfg_credentials *out, const struct cfg_s
     if (snprintf(r.where, sizeof(r.where), "credentials.%s", spec->name->value) < 0) {
         r.where[0] = '\0';
     }
-    st = copy_str(spec->name->value, spec->name->len, &out->name);
+    st = cfg_strndup(spec->name->value, spec->name->len, &out->name);
     if (st != CFG_OK) {
         return st;
     }

@@ -92,6 +92,9 @@ void cfg_error_set(struct cfg_error *err, const char *name, size_t line, size_t 
 /* cfg_wipe_free wipes `len` bytes at `p` and frees it. NULL is allowed. */
 void cfg_wipe_free(void *p, size_t len);
 
+/* cfg_strndup copies `len` bytes at `s` into a new NUL-terminated string in `*out`; CFG_ERR_NOMEM when out of memory. */
+enum cfg_status cfg_strndup(const char *s, size_t len, char **out);
+
 /* cfg_getenv looks `name` up through `env` (getenv(3) when env or its function is NULL). */
 const char *cfg_getenv(const struct cfg_env *env, const char *name);
 

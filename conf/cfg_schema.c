@@ -103,19 +103,6 @@ static bool is_null(const struct cfg_node *n)
            strcmp(n->value, "NULL") == 0;
 }
 
-static enum cfg_status dup_str(const char *s, size_t len, char **out)
-{
-    char *p = malloc(len + 1);
-
-    if (p == NULL) {
-        return CFG_ERR_NOMEM;
-    }
-    memcpy(p, s, len);
-    p[len] = '\0';
-    *out = p;
-    return CFG_OK;
-}
-
 static enum cfg_status walk_map(struct ctx *c, const struct cfg_node *map, const char *where, struct field *fields, size_t n_fields)
 {
     char show_buf[SHOW_CAP];
@@ -216,7 +203,7 @@ static enum cfg_status get_string(struct ctx *c, const struct cfg_node *v, const
     if (st != CFG_OK) {
         return st;
     }
-    return dup_str(v->value, v->len, out);
+    return cfg_strndup(v->value, v->len, out);
 }
 
 static enum cfg_status get_enum(struct ctx *c, const struct cfg_node *v, const char *path, const char *const *names, size_t n_names,
@@ -380,7 +367,7 @@ static enum cfg_status parse_listen(struct ctx *c, const struct cfg_node *v, con
         return fail(c, CFG_ERR_SCHEMA, v, "%s: port '%.*s' is not a number in 0..65535", path, (int)pl, ps);
     }
     out->port = (uint16_t)port;
-    return dup_str(host, host_len, &out->host);
+    return cfg_strndup(host, host_len, &out->host);
 }
 
 static enum cfg_status parse_listens(struct ctx *c, const struct cfg_node *v)
@@ -397,7 +384,7 @@ static enum cfg_status parse_listens(struct ctx *c, const struct cfg_node *v)
         }
         cfg->n_listen = 1;
         cfg->listen[0].port = 8080;
-        return dup_str("0.0.0.0", 7, &cfg->listen[0].host);
+        return cfg_strndup("0.0.0.0", 7, &cfg->listen[0].host);
     }
     if (v->type == CFG_NODE_MAP) {
         return fail(c, CFG_ERR_SCHEMA, v, "listen: expected an address or a sequence of addresses, got a mapping");
@@ -542,7 +529,7 @@ static enum cfg_status parse_log(struct ctx *c, const struct cfg_node *v)
             log->access = CFG_ACCESS_OFF;
         } else if (a->value[0] == '/') {
             log->access = CFG_ACCESS_FILE;
-            st = dup_str(a->value, a->len, &log->access_path);
+            st = cfg_strndup(a->value, a->len, &log->access_path);
             if (st != CFG_OK) {
                 return st;
             }
@@ -585,7 +572,7 @@ static enum cfg_status parse_special_path(struct ctx *c, const struct cfg_node *
                     ".. segment), or off",
                     key, SHOW(v));
     }
-    return dup_str(v->value, v->len, out);
+    return cfg_strndup(v->value, v->len, out);
 }
 
 static enum cfg_status parse_cred_set(struct ctx *c, const struct cfg_node *name, const struct cfg_node *v,
@@ -788,7 +775,7 @@ static enum cfg_status parse_backend(struct ctx *c, size_t idx, const struct cfg
 
     join(where, sizeof(where), "backends", name->value);
     c->bnodes[idx].name = name;
-    st = dup_str(name->value, name->len, &b->name);
+    st = cfg_strndup(name->value, name->len, &b->name);
     if (st != CFG_OK) {
         return st;
     }
@@ -819,7 +806,7 @@ static enum cfg_status parse_backend(struct ctx *c, size_t idx, const struct cfg
         if (!is_region(rs, rl)) {
             return fail(c, CFG_ERR_SCHEMA, r, "%s: %s is not a region like %s", path, SHOW(r), oss ? "cn-hangzhou" : "us-east-1");
         }
-        st = dup_str(rs, rl, &b->region);
+        st = cfg_strndup(rs, rl, &b->region);
         if (st != CFG_OK) {
             return st;
         }
@@ -836,7 +823,7 @@ static enum cfg_status parse_backend(struct ctx *c, size_t idx, const struct cfg
                     "%s: %s is not a valid bucket name (3 to 63 of a-z, 0-9 and '-', not starting or ending with '-')", path,
                     SHOW(f[2].v));
     }
-    st = dup_str(f[2].v->value, f[2].v->len, &b->bucket);
+    st = cfg_strndup(f[2].v->value, f[2].v->len, &b->bucket);
     if (st != CFG_OK) {
         return st;
     }
@@ -869,7 +856,7 @@ static enum cfg_status parse_backend(struct ctx *c, size_t idx, const struct cfg
         if (!is_endpoint(en->value, en->len)) {
             return fail(c, CFG_ERR_SCHEMA, en, "%s: %s is not host[:port] (lowercase, no path)", path, SHOW(en));
         }
-        st = dup_str(en->value, en->len, &b->endpoint);
+        st = cfg_strndup(en->value, en->len, &b->endpoint);
         if (st != CFG_OK) {
             return st;
         }
@@ -888,7 +875,7 @@ static enum cfg_status parse_backend(struct ctx *c, size_t idx, const struct cfg
         if (w < 0 || (size_t)w >= sizeof(ep)) {
             return fail(c, CFG_ERR_SCHEMA, name, "%s: cannot derive an endpoint from the region", where);
         }
-        st = dup_str(ep, (size_t)w, &b->endpoint);
+        st = cfg_strndup(ep, (size_t)w, &b->endpoint);
         if (st != CFG_OK) {
             return st;
         }
@@ -1053,7 +1040,7 @@ static enum cfg_status parse_route(struct ctx *c, size_t idx, const struct cfg_n
         return st;
     }
     if (f[2].v == NULL || is_null(f[2].v)) {
-        st = dup_str("", 0, &r->key_prefix);
+        st = cfg_strndup("", 0, &r->key_prefix);
     } else {
         st = get_string(c, f[2].v, join(path, sizeof(path), where, "key_prefix"), CFG_MAX_KEY_PREFIX, &r->key_prefix);
         if (st == CFG_OK && r->key_prefix[0] == '/') {
@@ -1323,12 +1310,12 @@ enum cfg_status cfg_build(struct cfg_config **out, const struct cfg_source *src,
                                       .max_requests_per_conn = 1000};
     cfg->log.access = CFG_ACCESS_STDOUT;
     cfg->log.level = CFG_LEVEL_INFO;
-    st = dup_str(src->name, strlen(src->name), &cfg->path);
+    st = cfg_strndup(src->name, strlen(src->name), &cfg->path);
     if (st == CFG_OK) {
-        st = dup_str("/healthz", 8, &cfg->health_path);
+        st = cfg_strndup("/healthz", 8, &cfg->health_path);
     }
     if (st == CFG_OK) {
-        st = dup_str("/metrics", 8, &cfg->metrics_path);
+        st = cfg_strndup("/metrics", 8, &cfg->metrics_path);
     }
     if (st != CFG_OK) {
         goto cleanup;

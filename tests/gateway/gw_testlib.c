@@ -51,22 +51,27 @@ void gw_write_config(struct gw_proc *p, const char *yaml)
     cr_assert_eq(fclose(f), 0);
 }
 
+void gw_child_setup(const struct gw_proc *p, const char *const *env)
+{
+    int out = open(p->out_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    int err = open(p->err_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) {
+        _exit(126);
+    }
+    setenv("OSS_ACCESS_KEY_ID", "test-access-key-id", 1);
+    setenv("OSS_ACCESS_KEY_SECRET", "test-access-key-secret-0123456789", 1);
+    unsetenv("OSS_SESSION_TOKEN");
+    for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
+        putenv((char *)(uintptr_t)env[i]);
+    }
+}
+
 pid_t gw_spawn(struct gw_proc *p, const char *const *env, const char *const *args)
 {
     pid_t pid = fork();
     cr_assert(pid >= 0);
     if (pid == 0) {
-        int out = open(p->out_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        int err = open(p->err_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) {
-            _exit(126);
-        }
-        setenv("OSS_ACCESS_KEY_ID", "test-access-key-id", 1);
-        setenv("OSS_ACCESS_KEY_SECRET", "test-access-key-secret-0123456789", 1);
-        unsetenv("OSS_SESSION_TOKEN");
-        for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
-            putenv((char *)(uintptr_t)env[i]);
-        }
+        gw_child_setup(p, env);
         if (args != NULL) {
             const char *argv[16] = {GW_BINARY};
             size_t n = 1;

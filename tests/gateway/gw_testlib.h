@@ -27,6 +27,10 @@ void gw_start(struct gw_proc *p, const char *yaml, const char *const *env);
  * and without waiting for the port. */
 pid_t gw_spawn(struct gw_proc *p, const char *const *env, const char *const *args);
 
+/* gw_child_setup is what every started gateway gets, in the forked child before exec: stdout and stderr to p's files,
+ * fake OSS credentials, and `env` (NULL or NAME=VALUE strings ending with NULL). Exits 126 when it cannot. */
+void gw_child_setup(const struct gw_proc *p, const char *const *env);
+
 /* gw_wait_port waits for the "listening on" line; returns the port or -1 after `ms`. */
 int gw_wait_port(struct gw_proc *p, int ms);
 
