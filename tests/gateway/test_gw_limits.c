@@ -1,0 +1,82 @@
+/* The limits no other test reaches: the global connection cap (the listener pauses at it and resumes below it) and the
+ * drain deadline (limits.shutdown_timeout) when a client never finishes its request. */
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "gw_testlib.h"
+
+#define CONFIG(limits)                                                                                                             \
+    "workers: 1\n"                                                                                                                 \
+    "log: {access: off, level: info}\n"                                                                                            \
+    "limits: " limits "\n"                                                                                                         \
+    "credentials:\n  main: {from: env}\n"                                                                                          \
+    "backends:\n  origin: {type: oss, region: cn-hangzhou, bucket: test-bucket, endpoint: \"127.0.0.1:9000\",\n"                   \
+    "           addressing: path, scheme: http, credentials: main}\n"                                                              \
+    "routes:\n  - {prefix: /files/, backend: origin, expires: 15m}\n"
+
+static char buf[65536];
+
+Test(gw_limits, listener_pauses_at_max_connections_and_resumes_below_it, .timeout = 30)
+{
+    struct gw_proc gw = {0};
+    int held[5];
+    const char *req = "GET /files/a HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    gw_start(&gw, CONFIG("{max_connections: 5, header_timeout: 20s, idle_timeout: 20s}"), NULL);
+    for (int i = 0; i < 5; i++) {
+        held[i] = gw_connect(gw.port, 5000);
+        gw_send(held[i], req, strlen(req));
+        gw_recv_all(held[i], buf, sizeof(buf), 300);
+        cr_assert_eq(gw_status(buf), 302, "connection %d is served", i);
+    }
+    /* The sixth connects (the kernel queues it) but is not accepted, so not answered, while five are open. */
+    int sixth = gw_connect(gw.port, 5000);
+    gw_send(sixth, req, strlen(req));
+    cr_assert_eq(gw_recv_all(sixth, buf, sizeof(buf), 500), 0, "answered above the cap: %s", buf);
+    /* One closes: the listener resumes and the queued connection is answered. */
+    close(held[0]);
+    long long start = gw_mono_ns();
+    struct pollfd pfd = {sixth, POLLIN, 0};
+    cr_assert_eq(poll(&pfd, 1, 3000), 1, "no answer within 3 s of dropping below the cap");
+    long ms = gw_ms_since(start);
+    gw_recv_all(sixth, buf, sizeof(buf), 200);
+    cr_assert_eq(gw_status(buf), 302, "served once below the cap: '%s'", buf);
+    printf("max_connections 5: the sixth connection was served %ld ms after one closed\n", ms);
+    cr_assert_lt(ms, 1000);
+    /* The metrics count no rejection: the sixth waited, it was not turned away. */
+    close(held[1]);
+    usleep(200000);
+    int m = gw_connect(gw.port, 5000);
+    const char *metrics = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    gw_send(m, metrics, strlen(metrics));
+    gw_recv_all(m, buf, sizeof(buf), 3000);
+    close(m);
+    cr_assert_not_null(strstr(buf, "oss_gateway_open_connections 5\n"), "%s", buf);
+    for (int i = 2; i < 5; i++) {
+        close(held[i]);
+    }
+    close(sixth);
+    cr_assert_eq(gw_stop(&gw, SIGTERM, 6000, NULL), 0);
+}
+
+Test(gw_limits, drain_deadline_closes_a_request_that_never_completes, .timeout = 30)
+{
+    struct gw_proc gw = {0};
+
+    gw_start(&gw, CONFIG("{shutdown_timeout: 1s, header_timeout: 30s}"), NULL);
+    int slow = gw_connect(gw.port, 5000);
+    gw_send(slow, "GET /files/a HTTP/1.1\r\nHost: x\r\n", 32); /* never finished */
+    usleep(100000);
+    long ms;
+    int st = gw_stop(&gw, SIGTERM, 6000, &ms);
+    cr_assert_eq(st, 0, "exit status %d", st);
+    printf("shutdown_timeout 1s: exited %ld ms after SIGTERM with a request in flight\n", ms);
+    cr_assert(ms >= 900 && ms < 3000, "waited for the deadline, then stopped: %ld ms", ms);
+    cr_assert_eq(gw_recv_all(slow, buf, sizeof(buf), 1000), 0, "the unfinished request got no answer");
+    close(slow);
+}
