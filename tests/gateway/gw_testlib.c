@@ -117,6 +117,7 @@ void gw_start(struct gw_proc *p, const char *yaml, const char *const *env)
     p->port = gw_wait_port(p, 5000);
     if (p->port <= 0) {
         gw_read_file(p->err_path, buf, sizeof(buf));
+        gw_stop(p, SIGKILL, 2000, NULL); /* never leave it running behind a failed test */
         cr_assert_fail("the gateway did not start:\n%s", buf);
     }
 }

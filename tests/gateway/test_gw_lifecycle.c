@@ -126,7 +126,11 @@ Test(gw_lifecycle, no_leak_under_valgrind, .timeout = 90)
     }
     gw.pid = pid;
     gw.port = gw_wait_port(&gw, 30000);
-    cr_assert(gw.port > 0, "the gateway did not start under valgrind");
+    if (gw.port <= 0) {
+        gw_stop(&gw, SIGKILL, 5000, NULL); /* never leave it running behind a failed test */
+        unlink(vlog);
+        cr_assert_fail("the gateway did not start under valgrind");
+    }
     gw_exchange(gw.port, "GET /files/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", buf, sizeof(buf));
     cr_assert_eq(gw_status(buf), 302);
     gw_exchange(gw.port, "GET /files/bad%00 HTTP/1.1\r\nHost: x\r\n\r\nGET /x HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof(buf));
