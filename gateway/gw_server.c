@@ -777,6 +777,9 @@ stop_now:
     atomic_store(&gw_stopping, true);
     poke_workers();
 join:
+    /* Freeing the signal events below restores the default actions: a late SIGTERM (a second `systemctl stop`, a
+     * supervisor's retry) would then kill a process that is already exiting cleanly with status 0. */
+    pthread_sigmask(SIG_BLOCK, &block, NULL);
     for (unsigned i = 0; i < started; i++) {
         pthread_join(workers[i]->thread, NULL);
     }

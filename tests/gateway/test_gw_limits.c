@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -79,4 +80,29 @@ Test(gw_limits, drain_deadline_closes_a_request_that_never_completes, .timeout =
     cr_assert(ms >= 900 && ms < 3000, "waited for the deadline, then stopped: %ld ms", ms);
     cr_assert_eq(gw_recv_all(slow, buf, sizeof(buf), 1000), 0, "the unfinished request got no answer");
     close(slow);
+}
+
+Test(gw_limits, sigterm_storm_during_the_stop_still_exits_0, .timeout = 30)
+{
+    struct gw_proc gw = {0};
+    int st = -1;
+    int sent = 0;
+
+    gw_start(&gw, CONFIG("{shutdown_timeout: 1s}"), NULL);
+    /* A supervisor that keeps signalling: every signal, up to the very end of the exit, must be a clean stop. */
+    long long start = gw_mono_ns();
+    while (gw_ms_since(start) < 5000) {
+        int raw;
+        if (waitpid(gw.pid, &raw, WNOHANG) == gw.pid) {
+            st = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+            gw.pid = 0;
+            break;
+        }
+        kill(gw.pid, SIGTERM);
+        sent++;
+        usleep(200);
+    }
+    gw_stop(&gw, SIGKILL, 2000, NULL);
+    printf("SIGTERM storm: %d signals, exit status %d\n", sent, st);
+    cr_assert_eq(st, 0, "killed by a late signal instead of exiting 0 (status %d after %d signals)", st, sent);
 }
