@@ -167,19 +167,22 @@ static void log_access(struct gw_conn *c, const struct gw_request *req, const st
 {
     struct gw_worker *w = c->w;
     struct sgn_buf b;
-    struct tm tm;
-    time_t secs = (time_t)(now_us / 1000000);
-    char ts[40];
+    int64_t secs = now_us / 1000000;
 
     if (GW_LOG_CAP - w->log_len < 8192) {
         gw_worker_flush_log(w);
     }
-    if (gmtime_r(&secs, &tm) == NULL || strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-        ts[0] = '\0';
+    if (secs != w->log_sec || w->log_time[0] == '\0') {
+        struct tm tm;
+        time_t t = (time_t)secs;
+        if (gmtime_r(&t, &tm) == NULL || strftime(w->log_time, sizeof(w->log_time), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+            w->log_time[0] = '\0';
+        }
+        w->log_sec = secs;
     }
     sgn_buf_init(&b, w->log + w->log_len, GW_LOG_CAP - w->log_len);
     sgn_buf_lit(&b, "{\"time\":\"");
-    sgn_buf_append(&b, ts, strlen(ts));
+    sgn_buf_append(&b, w->log_time, strlen(w->log_time));
     char ms[5] = {'.', (char)('0' + now_us / 100000 % 10), (char)('0' + now_us / 10000 % 10), (char)('0' + now_us / 1000 % 10),
                   'Z'};
     sgn_buf_append(&b, ms, 5);

@@ -86,6 +86,8 @@ struct gw_worker {
     atomic_int_fast64_t heartbeat; /* CLOCK_MONOTONIC seconds of the last tick */
     int done_fd;                   /* written once when the loop ends */
     size_t log_len;
+    int64_t log_sec;   /* the second log_time was formatted for */
+    char log_time[24]; /* YYYY-MM-DDTHH:MM:SS of log_sec: formatted once a second, not once a line */
     struct gw_stats stats;
     struct gw_ctx ctx;
     char log[GW_LOG_CAP];

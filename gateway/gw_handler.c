@@ -8,6 +8,32 @@
 #include "gw_key.h"
 #include "gw_log.h"
 
+void gw_runtime_init(struct gw_runtime *rt, struct cfg_config *cfg)
+{
+    rt->cfg = cfg;
+    atomic_init(&rt->refs, 1);
+    for (size_t i = 0; i < cfg->n_routes && i < CFG_MAX_ROUTES; i++) {
+        rt->route_slot[i] = gw_metrics_slot(cfg->routes[i].prefix);
+    }
+    for (size_t i = 0; i < cfg->n_backends && i < CFG_MAX_BACKENDS; i++) {
+        const struct cfg_backend *be = &cfg->backends[i];
+        const struct cfg_credentials *cr = be->credentials;
+        rt->backend[i] = (struct sgn_params){
+            .mode =
+                be->type == CFG_BACKEND_S3 ? SGN_MODE_S3_V4 : (be->type == CFG_BACKEND_OSS_V1 ? SGN_MODE_OSS_V1 : SGN_MODE_OSS_V4),
+            .https = be->https,
+            .endpoint = {be->endpoint, strlen(be->endpoint)},
+            .region = {be->region, strlen(be->region)},
+            .bucket = {be->bucket, strlen(be->bucket)},
+            .addressing = be->addressing == CFG_ADDR_PATH ? SGN_ADDR_PATH
+                                                          : (be->addressing == CFG_ADDR_CNAME ? SGN_ADDR_CNAME : SGN_ADDR_VIRTUAL),
+            .access_key_id = {cr->access_key_id, strlen(cr->access_key_id)},
+            .secret = {(const char *)cr->secret, cr->secret_len},
+            .security_token = {cr->security_token, cr->security_token != NULL ? strlen(cr->security_token) : 0},
+        };
+    }
+}
+
 struct gw_runtime *gw_runtime_new(struct cfg_config *cfg)
 {
     struct gw_runtime *rt = calloc(1, sizeof(*rt));
@@ -15,11 +41,7 @@ struct gw_runtime *gw_runtime_new(struct cfg_config *cfg)
         cfg_free(cfg);
         return NULL;
     }
-    rt->cfg = cfg;
-    atomic_init(&rt->refs, 1);
-    for (size_t i = 0; i < cfg->n_routes && i < CFG_MAX_ROUTES; i++) {
-        rt->route_slot[i] = gw_metrics_slot(cfg->routes[i].prefix);
-    }
+    gw_runtime_init(rt, cfg);
     return rt;
 }
 
@@ -209,9 +231,9 @@ static const char redirect_body_tail[] = "\">here</a>.</p>\n";
 const char *gw_presign_key(struct gw_ctx *c, const struct cfg_route *route, struct gw_view method, int64_t now, size_t *url_len,
                            unsigned *status)
 {
-    const struct cfg_backend *be = route->backend;
-    const struct cfg_credentials *cr = be->credentials;
-    size_t bi = (size_t)(be - c->rt->cfg->backends);
+    const struct cfg_credentials *cr = route->backend->credentials;
+    size_t bi = (size_t)(route->backend - c->rt->cfg->backends);
+    size_t key_len = strlen(c->key);
     int64_t t = gw_sign_time(now, route->sign_window_s);
     uint64_t expires = (uint64_t)route->expires_s + route->sign_window_s; /* still `expires` left at the window's end */
     struct sgn_pair query[2];
@@ -234,7 +256,7 @@ const char *gw_presign_key(struct gw_ctx *c, const struct cfg_route *route, stru
     }
     if (route->disposition != CFG_DISP_NONE) {
         const char *type = route->disposition == CFG_DISP_INLINE ? "inline" : "attachment";
-        size_t n = gw_key_disposition(disposition, sizeof(disposition), type, c->key, strlen(c->key));
+        size_t n = gw_key_disposition(disposition, sizeof(disposition), type, c->key, key_len);
         if (n == 0) {
             *status = 500; /* cannot happen within GW_DISPOSITION_MAX; never answer without the file name asked for */
             return "could not build the download file name";
@@ -245,31 +267,21 @@ const char *gw_presign_key(struct gw_ctx *c, const struct cfg_route *route, stru
         query[nq++] = (struct sgn_pair){SGN_VIEW_LIT("response-content-type"), {route->content_type, strlen(route->content_type)}};
     }
 
-    struct sgn_params p = {
-        .mode = be->type == CFG_BACKEND_S3 ? SGN_MODE_S3_V4 : (be->type == CFG_BACKEND_OSS_V1 ? SGN_MODE_OSS_V1 : SGN_MODE_OSS_V4),
-        .method = {method.base, method.len},
-        .https = be->https,
-        .endpoint = {be->endpoint, strlen(be->endpoint)},
-        .region = {be->region, strlen(be->region)},
-        .bucket = {be->bucket, strlen(be->bucket)},
-        .key = {c->key, strlen(c->key)},
-        .addressing = be->addressing == CFG_ADDR_PATH ? SGN_ADDR_PATH
-                                                      : (be->addressing == CFG_ADDR_CNAME ? SGN_ADDR_CNAME : SGN_ADDR_VIRTUAL),
-        .time = t,
-        .expires = (uint32_t)expires,
-        .access_key_id = {cr->access_key_id, strlen(cr->access_key_id)},
-        .secret = {(const char *)cr->secret, cr->secret_len},
-        .security_token = {cr->security_token, cr->security_token != NULL ? strlen(cr->security_token) : 0},
-        .query = query,
-        .n_query = nq,
-    };
-    if (p.mode != SGN_MODE_OSS_V1 && bi < CFG_MAX_BACKENDS) {
-        struct sgn_signing_key *k = &c->keys.key[bi];
-        char day[17];
-        if (sgn_format_datetime(day, t) == SGN_OK && (!c->keys.valid[bi] || memcmp(k->day, day, 8) != 0)) {
-            c->keys.valid[bi] = sgn_signing_key_derive(k, p.mode, p.secret, p.region, t) == SGN_OK;
+    struct sgn_params p = c->rt->backend[bi];
+    p.method = (struct sgn_view){method.base, method.len};
+    p.key = (struct sgn_view){c->key, key_len};
+    p.time = t;
+    p.expires = (uint32_t)expires;
+    p.query = query;
+    p.n_query = nq;
+    if (p.mode != SGN_MODE_OSS_V1) {
+        /* The signing key changes with the UTC day (section 3, step 5): derive it once a day per backend. */
+        int64_t day = t / 86400;
+        if (!c->keys.valid[bi] || c->keys.day[bi] != day) {
+            c->keys.valid[bi] = sgn_signing_key_derive(&c->keys.key[bi], p.mode, p.secret, p.region, t) == SGN_OK;
+            c->keys.day[bi] = day;
         }
-        p.signing_key = c->keys.valid[bi] ? k : NULL;
+        p.signing_key = c->keys.valid[bi] ? &c->keys.key[bi] : NULL;
     }
     enum sgn_status st = sgn_presign(c->url, sizeof(c->url), url_len, &p);
     if (st != SGN_OK) {

@@ -23,11 +23,17 @@ struct gw_runtime {
     struct cfg_config *cfg;
     atomic_uint refs;
     unsigned route_slot[CFG_MAX_ROUTES]; /* metrics slot of each route */
+    /* What each backend contributes to a signing, derived once per config so that a request only adds its own part
+     * (method, key, time, expiry, overrides). Views point into `cfg`. */
+    struct sgn_params backend[CFG_MAX_BACKENDS];
 };
 
 /* gw_runtime_new takes ownership of `cfg` and returns a runtime with one reference, or NULL when out of memory (then
  * `cfg` is freed). */
 struct gw_runtime *gw_runtime_new(struct cfg_config *cfg);
+/* gw_runtime_init fills a runtime in caller storage for `cfg` (which the caller keeps owning): one reference, metrics
+ * slots and the backends' signing templates. gw_runtime_new uses it; so do tests that build a config by hand. */
+void gw_runtime_init(struct gw_runtime *rt, struct cfg_config *cfg);
 void gw_runtime_ref(struct gw_runtime *rt);
 /* gw_runtime_unref drops one reference and frees the runtime (wiping its secrets) with the last one. NULL is allowed. */
 void gw_runtime_unref(struct gw_runtime *rt);
@@ -35,6 +41,7 @@ void gw_runtime_unref(struct gw_runtime *rt);
 /* struct gw_keycache holds one derived signing key per backend, for the current UTC day. */
 struct gw_keycache {
     struct sgn_signing_key key[CFG_MAX_BACKENDS];
+    int64_t day[CFG_MAX_BACKENDS]; /* Unix day number the key was derived for */
     bool valid[CFG_MAX_BACKENDS];
 };
 

@@ -7,8 +7,7 @@
 #include <string.h>
 
 #include "cfg.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_check.h"
 
 #define NAME "fuzz.yaml"
 

@@ -11,15 +11,7 @@
 #include <string.h>
 
 #include "gw_http.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                                                \
-    do {                                                                                                                           \
-        if (!(cond)) {                                                                                                             \
-            abort();                                                                                                               \
-        }                                                                                                                          \
-    } while (0)
+#include "fuzz_check.h"
 
 static const struct gw_http_limits limit_sets[] = {
     {8192, 4096, 100}, /* the defaults */

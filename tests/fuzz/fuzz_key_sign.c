@@ -25,15 +25,7 @@
 #include "gw_key.h"
 #include "sgn.h"
 #include "sgn_buf.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                                                \
-    do {                                                                                                                           \
-        if (!(cond)) {                                                                                                             \
-            abort();                                                                                                               \
-        }                                                                                                                          \
-    } while (0)
+#include "fuzz_check.h"
 
 #define PREFIX "/files/"
 #define BASE_TIME 1700000000 /* 2023-11-14T22:13:20Z */
@@ -120,9 +112,7 @@ static void build(struct world *w, const uint8_t sel[5])
         .health_path = NULL, /* health and metrics read process-wide counters: not this target's business */
         .metrics_path = NULL,
     };
-    w->rt.cfg = &w->cfg;
-    atomic_init(&w->rt.refs, 1);
-    w->rt.route_slot[0] = 1;
+    gw_runtime_init(&w->rt, &w->cfg);
     w->ctx1.stats = &w->stats;
     w->ctx1.boot_id = 0x1234abcd;
     gw_ctx_set_runtime(&w->ctx1, &w->rt);
