@@ -321,7 +321,7 @@ static bool process(struct gw_conn *c, bool drained)
                 break;
             }
             if (r == GW_PARSE_ERROR) {
-                gw_handle_error(&w->ctx, req.status, req.reason, tv.tv_sec, &out, &a);
+                gw_handle_error(&w->ctx, &req, req.status, req.reason, tv.tv_sec, &out, &a);
                 account(c, NULL, &a);
                 c->close_after = true;
                 off = c->in_len;
@@ -530,7 +530,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     struct timeval tv;
     event_base_gettimeofday_cached(w->base, &tv);
     sgn_buf_init(&out, w->out, sizeof(w->out));
-    gw_handle_error(&w->ctx, 408, "request header timeout", tv.tv_sec, &out, &a);
+    gw_handle_error(&w->ctx, NULL, 408, "request header timeout", tv.tv_sec, &out, &a);
     account(c, NULL, &a);
     c->close_after = true;
     c->in_len = 0;
