@@ -188,6 +188,10 @@ static void log_access(struct gw_conn *c, const struct gw_request *req, const st
     sgn_buf_append(&b, ms, 5);
     sgn_buf_lit(&b, "\",\"id\":\"");
     sgn_buf_append(&b, a->request_id, strlen(a->request_id));
+    if (req != NULL && req->traceparent.len > 0) {
+        sgn_buf_lit(&b, "\",\"trace_id\":\"");
+        sgn_buf_append(&b, req->traceparent.base + 3, 32);
+    }
     sgn_buf_lit(&b, "\",\"client\":\"");
     sgn_buf_append(&b, c->client, strlen(c->client));
     sgn_buf_lit(&b, "\",\"method\":");

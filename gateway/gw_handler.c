@@ -174,6 +174,10 @@ static void tail(struct sgn_buf *out, const struct gw_answer *a, const struct gw
     }
     sgn_buf_lit(out, "X-Request-Id: ");
     sgn_buf_append(out, a->request_id, strlen(a->request_id));
+    if (req != NULL && req->traceparent.len > 0) {
+        sgn_buf_lit(out, "\r\ntraceparent: ");
+        sgn_buf_append(out, req->traceparent.base, req->traceparent.len);
+    }
     if (a->close) {
         sgn_buf_lit(out, "\r\nConnection: close");
     } else if (req != NULL && req->minor == 0) {
