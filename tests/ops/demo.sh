@@ -8,34 +8,21 @@ src=$1
 build=$2
 expected='Hello from oss-gateway! This file came straight from the object store.'
 
-tmp=$(mktemp -d /tmp/gw-demo-test.XXXXXX)
+. "$src/tests/ops/lib.sh"
+ops_init demo
 export DEMO_DIR="$tmp/demo" DEMO_GATEWAY_PORT=0 DEMO_ORIGIN_PORT=0 DEMO_BUILD_DIR="$build/demo-build"
-gateway_pid=
-origin_pid=
+ops_logs=$DEMO_DIR
 # A process is gone when /proc has no entry for it, or only a zombie's that its new parent has yet to reap.
 alive() {
     [ -r "/proc/$1/stat" ] && ! sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^Z'
-}
-cleanup() {
-    # Only what this test's demo started, by the PIDs it recorded, should the test fail half-way.
-    for pid in $gateway_pid $origin_pid; do
-        if alive "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-    echo "demo.sh: $*" >&2
-    for f in "$DEMO_DIR"/*.log; do
-        [ -f "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
-    done
-    exit 1
 }
 
 "$src/tools/demo" >"$tmp/start.out" 2>&1 || { cat "$tmp/start.out" >&2; fail "tools/demo failed"; }
 cat "$tmp/start.out"
 gateway_pid=$(cat "$DEMO_DIR/gateway.pid")
 origin_pid=$(cat "$DEMO_DIR/origin.pid")
+ops_started "$gateway_pid" # killed should the test fail before tools/demo stop
+ops_started "$origin_pid"
 alive "$gateway_pid" || fail "the gateway (pid $gateway_pid) is not running after tools/demo"
 alive "$origin_pid" || fail "the origin (pid $origin_pid) is not running after tools/demo"
 if grep -q 'listening on 127\.0\.0\.1:8080$' "$DEMO_DIR/gateway.log"; then fail "the gateway took port 8080 despite DEMO_GATEWAY_PORT=0"; fi
@@ -64,6 +51,7 @@ gone() {
     i=0
     while alive "$2" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
     if alive "$2"; then fail "the $1 (pid $2) still runs after tools/demo stop"; fi
+    ops_forget "$2"
     echo "ok   the $1 (pid $2) is gone after tools/demo stop"
 }
 gone gateway "$gateway_pid"
