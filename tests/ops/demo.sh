@@ -35,13 +35,9 @@ sh -c "$line --fail --silent --show-error --max-time 10" >"$tmp/got" || fail "'$
 printf '%s\n' "$expected" >"$tmp/want"
 cmp "$tmp/want" "$tmp/got" || fail "'$line' downloaded other bytes than the sample: $(head -c 200 "$tmp/got")"
 # It came through the gateway (a 302 in its access log) from the origin (a signed GET it accepted).
-# The access log is flushed once a second: poll it, 5 s at most.
-i=0
-until grep -q '"method":"GET","route":"/files/","key":"hello.txt","status":302,' "$DEMO_DIR/access.log"; do
-    [ $i -lt 50 ] || fail "the gateway's access log has no GET answered 302"
-    sleep 0.1
-    i=$((i + 1))
-done
+# The access log is flushed once a second: poll it.
+ops_wait_log "$DEMO_DIR/access.log" '"method":"GET","route":"/files/","key":"hello.txt","status":302,' 5 \
+    "the gateway's access log has no GET of hello.txt answered 302"
 grep -q ' GET /demo-bucket/hello\.txt 200 ' "$DEMO_DIR/origin.log" || fail "the origin logged no signed GET it accepted"
 echo "ok   the printed curl line downloads the sample ($(wc -c <"$tmp/got") bytes)"
 
