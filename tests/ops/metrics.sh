@@ -11,7 +11,7 @@ expected="oss_gateway_credentials_expiry_seconds"
 
 . "$src/tests/ops/lib.sh"
 ops_init metrics
-command -v promtool >/dev/null || fail "promtool not found (tools/deps test installs Debian's prometheus package)"
+command -v promtool >/dev/null || fail "promtool not found (tools/deps test installs it from Debian's prometheus package)"
 [ -d "$src/tests/ops/node_modules/@prometheus-io/lezer-promql" ] || fail "run: npm ci --prefix tests/ops"
 
 export OSS_ACCESS_KEY_ID=metrics-test-id OSS_ACCESS_KEY_SECRET=metrics-test-secret
