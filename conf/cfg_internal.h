@@ -77,6 +77,11 @@ struct cfg_cred_spec {
 enum cfg_status cfg_cred_resolve(struct cfg_credentials *out, const struct cfg_source *src, const struct cfg_cred_spec *spec,
                                  const struct cfg_env *env, struct cfg_error *err);
 
+/* cfg_parse_tree parses `len` bytes at `buf` into a new tree in `*out` (NULL for an empty stream; free with
+ * cfg_node_free), refusing anchors, aliases, tags, a second document and the bounds of cfg.h; `name` is for messages
+ * (cfg_load.c). */
+enum cfg_status cfg_parse_tree(struct cfg_node **out, const char *name, const char *buf, size_t len, struct cfg_error *err);
+
 /* cfg_config_cleanup frees what `cfg` holds (wiping secrets), not `cfg` itself (cfg.c). */
 void cfg_config_cleanup(struct cfg_config *cfg);
 
