@@ -139,25 +139,18 @@ static enum cfg_status limits_finish(struct cfg_read *r, const struct cfg_entry 
     return CFG_OK;
 }
 
-#define LIMIT(member, kind_, lo, hi, def_)                                                                                         \
-    {                                                                                                                              \
-#member, kind_, .def = def_, .min = lo, .max = hi, CFG_AT(struct cfg_limits, member)                                       \
-    }
-#define LIMIT_MS(key, member, lo, hi, def_)                                                                                        \
-    {                                                                                                                              \
-        key, CFG_MS, .def = def_, .min = lo, .max = hi, CFG_AT(struct cfg_limits, member)                                          \
-    }
-
 static const struct cfg_row limits_rows[] = {
-    LIMIT(max_connections, CFG_COUNT, 1, 1000000, "10000"),
-    LIMIT(max_connections_per_ip, CFG_COUNT, 1, 1000000, "256"),
-    LIMIT_MS("header_timeout", header_timeout_ms, 100, 3600000, "10s"),
-    LIMIT_MS("idle_timeout", idle_timeout_ms, 100, 3600000, "10s"),
-    LIMIT_MS("shutdown_timeout", shutdown_timeout_ms, 0, 3600000, "5s"),
-    LIMIT(max_header_bytes, CFG_SIZE, 256, 1024 * 1024, "8k"),
-    LIMIT(max_uri_bytes, CFG_SIZE, 64, 1024 * 1024, "4k"),
-    LIMIT(max_headers, CFG_COUNT, 1, 10000, "100"),
-    LIMIT(max_requests_per_conn, CFG_COUNT, 1, 1000000000, "1000"),
+    {"max_connections", CFG_COUNT, .min = 1, .max = 1000000, .def = "10000", CFG_AT(struct cfg_limits, max_connections)},
+    {"max_connections_per_ip", CFG_COUNT, .min = 1, .max = 1000000, .def = "256",
+     CFG_AT(struct cfg_limits, max_connections_per_ip)},
+    {"header_timeout", CFG_MS, .min = 100, .max = 3600000, .def = "10s", CFG_AT(struct cfg_limits, header_timeout_ms)},
+    {"idle_timeout", CFG_MS, .min = 100, .max = 3600000, .def = "10s", CFG_AT(struct cfg_limits, idle_timeout_ms)},
+    {"shutdown_timeout", CFG_MS, .min = 0, .max = 3600000, .def = "5s", CFG_AT(struct cfg_limits, shutdown_timeout_ms)},
+    {"max_header_bytes", CFG_SIZE, .min = 256, .max = 1024 * 1024, .def = "8k", CFG_AT(struct cfg_limits, max_header_bytes)},
+    {"max_uri_bytes", CFG_SIZE, .min = 64, .max = 1024 * 1024, .def = "4k", CFG_AT(struct cfg_limits, max_uri_bytes)},
+    {"max_headers", CFG_COUNT, .min = 1, .max = 10000, .def = "100", CFG_AT(struct cfg_limits, max_headers)},
+    {"max_requests_per_conn", CFG_COUNT, .min = 1, .max = 1000000000, .def = "1000",
+     CFG_AT(struct cfg_limits, max_requests_per_conn)},
 };
 static const struct cfg_table limits_table = {CFG_ROWS(limits_rows), .finish = limits_finish};
 
@@ -259,21 +252,16 @@ static const char *const from_names[] = {"env", "files", "inline", NULL};
 #define ENV (1u << CFG_FROM_ENV)
 #define FILES (1u << CFG_FROM_FILES)
 #define INLINE (1u << CFG_FROM_INLINE)
-/* Values are only checked as scalars here; cfg_cred_resolve checks their contents without showing them. */
-#define CRED_NODE(member, from_)                                                                                                   \
-    {                                                                                                                              \
-#member, CFG_NODE, .when = from_, CFG_AT(struct cfg_cred_spec, member)                                                     \
-    }
-
+/* The values are only checked as scalars here; cfg_cred_resolve checks their contents without showing them. */
 static const struct cfg_row cred_rows[] = {
     {"from", CFG_ENUM, CFG_REQUIRED, .names = from_names, CFG_AT(struct cfg_cred_spec, from)},
     {"id_var", CFG_NODE, .when = ENV, .check = check_env_name, CFG_AT(struct cfg_cred_spec, id_var)},
     {"secret_var", CFG_NODE, .when = ENV, .check = check_env_name, CFG_AT(struct cfg_cred_spec, secret_var)},
     {"token_var", CFG_NODE, .when = ENV, .check = check_env_name, CFG_AT(struct cfg_cred_spec, token_var)},
     {"dir", CFG_NODE, .when = FILES, .max = CFG_MAX_STRING, .check = check_absolute, CFG_AT(struct cfg_cred_spec, dir)},
-    CRED_NODE(access_key_id, INLINE),
-    CRED_NODE(access_key_secret, INLINE),
-    CRED_NODE(security_token, INLINE),
+    {"access_key_id", CFG_NODE, .when = INLINE, CFG_AT(struct cfg_cred_spec, access_key_id)},
+    {"access_key_secret", CFG_NODE, .when = INLINE, CFG_AT(struct cfg_cred_spec, access_key_secret)},
+    {"security_token", CFG_NODE, .when = INLINE, CFG_AT(struct cfg_cred_spec, security_token)},
 };
 static const struct cfg_table cred_table = {CFG_ROWS(cred_rows), .selector = "from", .finish = cred_finish};
 static const struct cfg_row cred_item = {.kind = CFG_MAP, .sub = &cred_table};
