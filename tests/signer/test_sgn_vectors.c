@@ -1,5 +1,6 @@
-/* The signer against every case of the shared vector files (tests/vectors/, copied from the SDK-generated originals):
- * the URL must equal url_strict byte for byte, and on a mismatch the first differing intermediate is named. */
+/* The signer against every case of the shared vector files (tests/vectors/, rebuilt by tests/vectors/gen/ with the
+ * official SDKs): the URL must equal url_strict byte for byte, and on a mismatch the first differing intermediate is
+ * named. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
