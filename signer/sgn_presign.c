@@ -205,6 +205,37 @@ static bool view_ok(struct sgn_view v, size_t min, size_t max)
     return v.len >= min && v.len <= max && (v.base != NULL || v.len == 0);
 }
 
+/* validate_pairs checks the query parameters, headers and additional header names (section 1). */
+static enum sgn_status validate_pairs(const struct sgn_params *p)
+{
+    if (p->n_query > SGN_MAX_PARAMS || p->n_headers > SGN_MAX_HEADERS || p->n_additional_headers > SGN_MAX_HEADERS ||
+        (p->n_query > 0 && p->query == NULL) || (p->n_headers > 0 && p->headers == NULL) ||
+        (p->n_additional_headers > 0 && p->additional_headers == NULL)) {
+        return SGN_ERR_PARAMS;
+    }
+    for (size_t i = 0; i < p->n_query; i++) {
+        const struct sgn_pair *q = &p->query[i];
+        if (!view_ok(q->name, 1, SGN_MAX_NAME) || !view_ok(q->value, 0, SGN_MAX_VALUE) || reserved_name(p->mode, q->name)) {
+            return SGN_ERR_PARAMS;
+        }
+    }
+    for (size_t i = 0; i < p->n_headers; i++) {
+        const struct sgn_pair *h = &p->headers[i];
+        if (!view_ok(h->name, 1, SGN_MAX_NAME) || !all_of(h->name, CLS_TCHAR) || !view_ok(h->value, 0, SGN_MAX_VALUE) ||
+            !valid_field_value(h->value)) {
+            return SGN_ERR_PARAMS;
+        }
+    }
+    for (size_t i = 0; i < p->n_additional_headers; i++) {
+        struct sgn_view a = p->additional_headers[i];
+        if (!view_ok(a, 1, SGN_MAX_NAME) || !all_of(a, CLS_TCHAR)) {
+            return SGN_ERR_PARAMS;
+        }
+    }
+    return SGN_OK;
+}
+
+/* validate checks every input of `p` against section 1's rules, in the order of enum sgn_status. */
 static enum sgn_status validate(const struct sgn_params *p)
 {
     if ((unsigned)p->mode > SGN_MODE_S3_V4 || (unsigned)p->addressing > SGN_ADDR_CNAME) {
@@ -235,31 +266,7 @@ static enum sgn_status validate(const struct sgn_params *p)
         !view_ok(p->security_token, 0, SGN_MAX_TOKEN)) {
         return SGN_ERR_CREDENTIALS;
     }
-    if (p->n_query > SGN_MAX_PARAMS || p->n_headers > SGN_MAX_HEADERS || p->n_additional_headers > SGN_MAX_HEADERS ||
-        (p->n_query > 0 && p->query == NULL) || (p->n_headers > 0 && p->headers == NULL) ||
-        (p->n_additional_headers > 0 && p->additional_headers == NULL)) {
-        return SGN_ERR_PARAMS;
-    }
-    for (size_t i = 0; i < p->n_query; i++) {
-        const struct sgn_pair *q = &p->query[i];
-        if (!view_ok(q->name, 1, SGN_MAX_NAME) || !view_ok(q->value, 0, SGN_MAX_VALUE) || reserved_name(p->mode, q->name)) {
-            return SGN_ERR_PARAMS;
-        }
-    }
-    for (size_t i = 0; i < p->n_headers; i++) {
-        const struct sgn_pair *h = &p->headers[i];
-        if (!view_ok(h->name, 1, SGN_MAX_NAME) || !all_of(h->name, CLS_TCHAR) || !view_ok(h->value, 0, SGN_MAX_VALUE) ||
-            !valid_field_value(h->value)) {
-            return SGN_ERR_PARAMS;
-        }
-    }
-    for (size_t i = 0; i < p->n_additional_headers; i++) {
-        struct sgn_view a = p->additional_headers[i];
-        if (!view_ok(a, 1, SGN_MAX_NAME) || !all_of(a, CLS_TCHAR)) {
-            return SGN_ERR_PARAMS;
-        }
-    }
-    return SGN_OK;
+    return validate_pairs(p);
 }
 
 /* ---- ordering ---- */
@@ -1022,14 +1029,12 @@ static void base64_into(char *out, const uint8_t *in, size_t n)
     out[o] = '\0';
 }
 
-static enum sgn_status sign_v1(struct sgn_buf *out, struct signing *g, struct sgn_trace *trace)
+/* V1 parameters and headers: Expires (absolute), OSSAccessKeyId, the token and the caller's; x-oss-* headers. Returns
+ * the Expires value. */
+static struct sgn_view v1_query_and_headers(struct signing *g)
 {
     const struct sgn_params *p = g->p;
-    struct v1_sink s;
-    struct sgn_buf tbuf;
     struct sgn_buf eb;
-    uint8_t mac[SGN_SHA1_LEN];
-    bool token = p->security_token.base != NULL && p->security_token.len > 0;
 
     sgn_buf_init(&eb, g->expires, sizeof(g->expires));
     sgn_buf_u64(&eb, (uint64_t)p->time + p->expires); /* V1's Expires is an absolute time */
@@ -1038,10 +1043,11 @@ static enum sgn_status sign_v1(struct sgn_buf *out, struct signing *g, struct sg
     g->n_q = 0;
     add_q(g, SGN_VIEW_LIT("Expires"), exp_v);
     add_q(g, SGN_VIEW_LIT("OSSAccessKeyId"), p->access_key_id);
-    if (token) {
+    if (p->security_token.base != NULL && p->security_token.len > 0) {
         add_q(g, SGN_VIEW_LIT("security-token"), p->security_token);
     }
     add_caller_query(g);
+    order_query(g);
 
     g->n_h = 0;
     for (size_t i = 0; i < p->n_headers; i++) {
@@ -1050,45 +1056,63 @@ static enum sgn_status sign_v1(struct sgn_buf *out, struct signing *g, struct sg
         }
     }
     sort_headers(g->h, g->n_h);
+    return exp_v;
+}
 
-    if (trace != NULL) {
-        sgn_buf_init(&tbuf, trace->string_to_sign, sizeof(trace->string_to_sign));
-    }
-    s.trace = trace != NULL ? &tbuf : NULL;
-    sgn_hmac_sha1_init(&s.mac, p->secret.base, p->secret.len);
-    v1_view(&s, p->method);
-    v1_put(&s, "\n", 1);
-    v1_view(&s, header_value(p, "content-md5"));
-    v1_put(&s, "\n", 1);
-    v1_view(&s, header_value(p, "content-type"));
-    v1_put(&s, "\n", 1);
-    v1_view(&s, exp_v);
-    v1_put(&s, "\n", 1);
+/* v1_string_to_sign feeds V1's string to sign (section 7) to `s`: verb, content-md5, content-type, Expires, the x-oss-*
+ * headers, then /bucket/key (not encoded) and the signable parameters in URL order. */
+static void v1_string_to_sign(struct v1_sink *s, const struct signing *g, struct sgn_view exp_v)
+{
+    const struct sgn_params *p = g->p;
+
+    v1_view(s, p->method);
+    v1_put(s, "\n", 1);
+    v1_view(s, header_value(p, "content-md5"));
+    v1_put(s, "\n", 1);
+    v1_view(s, header_value(p, "content-type"));
+    v1_put(s, "\n", 1);
+    v1_view(s, exp_v);
+    v1_put(s, "\n", 1);
     for (size_t i = 0; i < g->n_h; i++) {
-        v1_put(&s, g->h[i].lname, g->h[i].name.len);
-        v1_put(&s, ":", 1);
-        v1_view(&s, g->h[i].value);
-        v1_put(&s, "\n", 1);
+        v1_put(s, g->h[i].lname, g->h[i].name.len);
+        v1_put(s, ":", 1);
+        v1_view(s, g->h[i].value);
+        v1_put(s, "\n", 1);
     }
-    v1_put(&s, "/", 1);
-    v1_view(&s, p->bucket);
-    v1_put(&s, "/", 1);
-    v1_view(&s, p->key); /* the key is not encoded in V1's resource */
-    order_query(g);
+    v1_put(s, "/", 1);
+    v1_view(s, p->bucket);
+    v1_put(s, "/", 1);
+    v1_view(s, p->key);
     char sep = '?';
     for (size_t i = 0; i < g->n_q; i++) {
         const struct qparam *q = &g->q[g->url_order[i]];
         if (!v1_signable(q->name)) {
             continue;
         }
-        v1_put(&s, &sep, 1);
+        v1_put(s, &sep, 1);
         sep = '&';
-        v1_view(&s, q->name);
+        v1_view(s, q->name);
         if (!q->bare) {
-            v1_put(&s, "=", 1);
-            v1_view(&s, q->value);
+            v1_put(s, "=", 1);
+            v1_view(s, q->value);
         }
     }
+}
+
+static enum sgn_status sign_v1(struct sgn_buf *out, struct signing *g, struct sgn_trace *trace)
+{
+    const struct sgn_params *p = g->p;
+    struct v1_sink s;
+    struct sgn_buf tbuf;
+    uint8_t mac[SGN_SHA1_LEN];
+
+    struct sgn_view exp_v = v1_query_and_headers(g);
+    if (trace != NULL) {
+        sgn_buf_init(&tbuf, trace->string_to_sign, sizeof(trace->string_to_sign));
+    }
+    s.trace = trace != NULL ? &tbuf : NULL;
+    sgn_hmac_sha1_init(&s.mac, p->secret.base, p->secret.len);
+    v1_string_to_sign(&s, g, exp_v);
     sgn_hmac_final(&s.mac, mac);
     base64_into(g->signature, mac, sizeof(mac));
     sgn_cleanse(mac, sizeof(mac));
