@@ -455,6 +455,12 @@ static void add_q(struct signing *g, struct sgn_view name, struct sgn_view value
     add_q_enc(g, name, value, name, plain(value));
 }
 
+/* add_q_plain adds a parameter of the mode's own whose value has nothing to escape either: a date, a number, a literal. */
+static void add_q_plain(struct signing *g, struct sgn_view name, struct sgn_view value)
+{
+    add_q_enc(g, name, value, name, value);
+}
+
 static void add_caller_query(struct signing *g)
 {
     g->n_own = g->n_q;
@@ -809,10 +815,10 @@ static void v4_query(struct signing *g, bool s3, struct sgn_view cred, struct sg
     struct sgn_view exp_v = {eb.base, eb.len};
     g->n_q = 0;
     if (s3) {
-        add_q(g, SGN_VIEW_LIT("X-Amz-Algorithm"), SGN_VIEW_LIT("AWS4-HMAC-SHA256"));
+        add_q_plain(g, SGN_VIEW_LIT("X-Amz-Algorithm"), SGN_VIEW_LIT("AWS4-HMAC-SHA256"));
         add_q_enc(g, SGN_VIEW_LIT("X-Amz-Credential"), cred, SGN_VIEW_LIT("X-Amz-Credential"), cred_enc);
-        add_q(g, SGN_VIEW_LIT("X-Amz-Date"), date_v);
-        add_q(g, SGN_VIEW_LIT("X-Amz-Expires"), exp_v);
+        add_q_plain(g, SGN_VIEW_LIT("X-Amz-Date"), date_v);
+        add_q_plain(g, SGN_VIEW_LIT("X-Amz-Expires"), exp_v);
         if (token) {
             add_q(g, SGN_VIEW_LIT("X-Amz-Security-Token"), p->security_token);
         }
@@ -822,12 +828,12 @@ static void v4_query(struct signing *g, bool s3, struct sgn_view cred, struct sg
             add_q(g, SGN_VIEW_LIT("x-oss-additional-headers"), names);
         }
         add_q_enc(g, SGN_VIEW_LIT("x-oss-credential"), cred, SGN_VIEW_LIT("x-oss-credential"), cred_enc);
-        add_q(g, SGN_VIEW_LIT("x-oss-date"), date_v);
-        add_q(g, SGN_VIEW_LIT("x-oss-expires"), exp_v);
+        add_q_plain(g, SGN_VIEW_LIT("x-oss-date"), date_v);
+        add_q_plain(g, SGN_VIEW_LIT("x-oss-expires"), exp_v);
         if (token) {
             add_q(g, SGN_VIEW_LIT("x-oss-security-token"), p->security_token);
         }
-        add_q(g, SGN_VIEW_LIT("x-oss-signature-version"), SGN_VIEW_LIT("OSS4-HMAC-SHA256"));
+        add_q_plain(g, SGN_VIEW_LIT("x-oss-signature-version"), SGN_VIEW_LIT("OSS4-HMAC-SHA256"));
     }
     add_caller_query(g);
     order_query(g);
@@ -1041,7 +1047,7 @@ static struct sgn_view v1_query_and_headers(struct signing *g)
     struct sgn_view exp_v = {eb.base, eb.len};
 
     g->n_q = 0;
-    add_q(g, SGN_VIEW_LIT("Expires"), exp_v);
+    add_q_plain(g, SGN_VIEW_LIT("Expires"), exp_v);
     add_q(g, SGN_VIEW_LIT("OSSAccessKeyId"), p->access_key_id);
     if (p->security_token.base != NULL && p->security_token.len > 0) {
         add_q(g, SGN_VIEW_LIT("security-token"), p->security_token);
