@@ -14,7 +14,7 @@ const crypto = require('crypto');
 const OSS = require('ali-oss');
 const signUtils = require('ali-oss/lib/common/signUtils');
 const { S3RequestPresigner } = require('@aws-sdk/s3-request-presigner');
-const { formatUrl } = require(require.resolve('@aws-sdk/core/util', { paths: [path.dirname(require.resolve('@aws-sdk/s3-request-presigner'))] }));
+const { formatUrl } = require(require.resolve('@aws-sdk/util-format-url', { paths: [path.dirname(require.resolve('@aws-sdk/s3-request-presigner'))] }));
 const { Hash } = require('@smithy/hash-node');
 
 const FILES = ['oss-v4-presign.jsonl', 'oss-v1-presign.jsonl', 's3-v4-presign.jsonl', 'presign-published-vectors.jsonl'];
