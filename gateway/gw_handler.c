@@ -31,6 +31,12 @@ void gw_runtime_init(struct gw_runtime *rt, struct cfg_config *cfg)
             .secret = {(const char *)cr->secret, cr->secret_len},
             .security_token = {cr->security_token, cr->security_token != NULL ? strlen(cr->security_token) : 0},
         };
+        struct sgn_params get = rt->backend[i];
+        get.method = SGN_VIEW_LIT("GET");
+        /* Fails only for OSS V1 (no canonical request) or a bucket the signer refuses anyway; a failed prefix is cleared
+         * and matches no request. */
+        enum sgn_status st = sgn_prefix_init(&rt->get_prefix[i], &get);
+        (void)st;
     }
 }
 
@@ -299,6 +305,7 @@ const char *gw_presign_key(struct gw_ctx *c, const struct cfg_route *route, stru
     p.expires = (uint32_t)expires;
     p.query = query;
     p.n_query = nq;
+    p.prefix = &c->rt->get_prefix[bi]; /* used only when it is this request's prefix */
     if (p.mode != SGN_MODE_OSS_V1) {
         /* The signing key changes with the UTC day (section 3, step 5): derive it once a day per backend. */
         int64_t day = t / 86400;
