@@ -2,8 +2,8 @@
 # tests/package/package.sh SOURCE_DIR: the Debian package, built, installed, checked and purged for real.
 #   1. tools/package builds it (DEB_BUILD_OPTIONS=nocheck: ctest runs the unit tests already) and runs lintian.
 #   2. dpkg -i installs it and its -dbgsym on this machine. Nothing may start: without systemd as PID 1 (a container,
-#      CI) the maintainer scripts start nothing anyway; with it, both units are masked in /run for the test's
-#      duration, so the socket cannot take port 80. The files must be the tree's, the example config a conffile,
+#      CI) the maintainer scripts start nothing anyway; with it, both units are masked in /run while dpkg runs, so
+#      the socket cannot take port 80. The files must be the tree's, the example config a conffile,
 #      the socket enabled and the service not; the installed binary checks the installed config with the example's
 #      credentials (files in /etc/oss-gateway/credentials, as the unit passes them, and AWS_* for the S3 set);
 #      systemd-analyze verifies the installed units and scores the service's sandbox.
@@ -40,9 +40,7 @@ cleanup() {
     rmdir /etc/oss-gateway/credentials /etc/oss-gateway 2>/dev/null || true
     rm -rf /var/log/oss-gateway /var/log/private/oss-gateway
     [ $made_log_private = 1 ] && rmdir /var/log/private 2>/dev/null
-    if [ $masked = 1 ]; then
-        systemctl unmask --runtime oss-gateway.socket oss-gateway.service >/dev/null 2>&1 || true
-    fi
+    runtime_mask unmask
     rm -rf "$tmp"
     exit $status
 }
@@ -59,6 +57,19 @@ dpkg_wait() {
         sleep 1
         waited=$((waited + 1))
     done
+}
+
+# runtime_mask mask|unmask: with systemd running (PID 1), mask the units in /run while dpkg runs, so the postinst
+# cannot start the socket on port 80; `systemd-analyze verify` gets them unmasked. Without systemd: nothing to do.
+runtime_mask() {
+    [ -d /run/systemd/system ] || return 0
+    if [ "$1" = mask ]; then
+        systemctl mask --runtime oss-gateway.socket oss-gateway.service >/dev/null 2>&1 || fail "systemctl mask --runtime failed"
+        masked=1
+    else
+        systemctl unmask --runtime oss-gateway.socket oss-gateway.service >/dev/null 2>&1 || true
+        masked=0
+    fi
 }
 
 # creds_state: the credentials directory's listing (modes, owners, sizes) and its files' checksums.
@@ -92,10 +103,7 @@ fi
 for p in /etc/oss-gateway /usr/sbin/oss-gateway /var/log/oss-gateway; do
     [ ! -e "$p" ] && [ ! -L "$p" ] || fail "$p exists (an installation from source?): not touching it"
 done
-if [ -d /run/systemd/system ]; then
-    systemctl mask --runtime oss-gateway.socket oss-gateway.service >/dev/null
-    masked=1
-fi
+runtime_mask mask
 installed=1
 dpkg_wait -i "$deb" "$dbgsym" || fail "dpkg -i failed"
 dpkg -L oss-gateway oss-gateway-dbgsym | grep -v '^/\.$' | sort -u >"$tmp/files"
@@ -155,6 +163,7 @@ esac
 echo "oss-gateway -t on the installed config: ok (and refused without the S3 credentials); presign: $url" | cut -c1-160
 
 # The installed units, as systemd would load them from this root.
+runtime_mask unmask
 if ! systemd-analyze verify $unitdir/oss-gateway.socket $unitdir/oss-gateway.service >"$tmp/verify.out" 2>&1 ||
     [ -s "$tmp/verify.out" ]; then
     cat "$tmp/verify.out" >&2
@@ -165,6 +174,7 @@ score=$(sed -n 's/.*Overall exposure level for oss-gateway.service: \([0-9.]*\).
 [ -n "$score" ] || { cat "$tmp/security.out" >&2; fail "no exposure level from systemd-analyze security"; }
 awk -v s="$score" -v m="$max_exposure" 'BEGIN { exit !(s + 0 <= m + 0) }' || fail "exposure $score is above $max_exposure"
 echo "systemd-analyze verify: silent; security --offline=true: exposure $score"
+runtime_mask mask
 
 # 3. Purge. The logs systemd would have made for the dynamic user (LogsDirectory=) go too.
 [ -d /var/log/private ] || { mkdir -m 0700 /var/log/private && made_log_private=1; }
