@@ -565,7 +565,10 @@ void gw_conn_close_idle(struct gw_worker *w)
 
 void gw_conn_close_all(struct gw_worker *w)
 {
-    while (w->conns != NULL) {
-        conn_free(w->conns);
+    struct gw_conn *c = w->conns;
+    while (c != NULL) {
+        struct gw_conn *next = c->next; /* conn_free unlinks and frees `c` only */
+        conn_free(c);
+        c = next;
     }
 }

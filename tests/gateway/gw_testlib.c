@@ -187,9 +187,15 @@ void gw_send(int fd, const char *s, size_t len)
 
 size_t gw_recv_all(int fd, char *buf, size_t cap, int ms)
 {
+    return gw_recv_until(fd, buf, cap, NULL, ms);
+}
+
+size_t gw_recv_until(int fd, char *buf, size_t cap, const char *needle, int ms)
+{
     size_t len = 0;
     long long start = gw_mono_ns();
-    while (len + 1 < cap) {
+    buf[0] = '\0';
+    while (len + 1 < cap && (needle == NULL || strstr(buf, needle) == NULL)) {
         struct pollfd pfd = {fd, POLLIN, 0};
         long left = ms - gw_ms_since(start);
         if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
@@ -200,6 +206,7 @@ size_t gw_recv_all(int fd, char *buf, size_t cap, int ms)
             break;
         }
         len += (size_t)n;
+        buf[len] = '\0';
     }
     buf[len] = '\0';
     return len;

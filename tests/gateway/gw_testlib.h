@@ -47,6 +47,9 @@ void gw_send(int fd, const char *s, size_t len);
 /* gw_recv_all reads until the peer closes or `ms` passes without data; returns the bytes read (NUL-terminated). */
 size_t gw_recv_all(int fd, char *buf, size_t cap, int ms);
 
+/* gw_recv_until is gw_recv_all that also stops as soon as what it read contains `needle`. */
+size_t gw_recv_until(int fd, char *buf, size_t cap, const char *needle, int ms);
+
 /* gw_exchange connects, sends `req` and reads the whole answer until the server closes (at most 5 s). */
 size_t gw_exchange(int port, const char *req, char *buf, size_t cap);
 
