@@ -2,29 +2,13 @@
 #include "gw_creds.h"
 
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_errbuf.h"
 #include "sgn.h"
-
-static void set_err(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-{
-    if (cap == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        err[0] = '\0';
-    }
-}
 
 /* printable copies at most `cap - 1` bytes of a service's text into `out` for an error line: control and non-ASCII
  * bytes become '?', so a hostile body cannot forge log lines. Only called for fields that are not secret. */
@@ -38,34 +22,48 @@ static void printable(char *out, size_t cap, const char *s, size_t len)
     out[n] = '\0';
 }
 
+/* member_string finds the string member `name` of `obj`: 1 when present, 0 when absent and not `required`, -1 with a
+ * reason otherwise. */
+static int member_string(const json_t **out, const json_t *obj, const char *name, bool required, char *err, size_t err_cap)
+{
+    *out = json_object_get(obj, name);
+    if (*out == NULL && !required) {
+        return 0;
+    }
+    if (*out == NULL) {
+        gw_errf(err, err_cap, "response has no %s", name);
+        return -1;
+    }
+    if (!json_is_string(*out)) {
+        gw_errf(err, err_cap, "%s is not a string", name);
+        return -1;
+    }
+    return 1;
+}
+
 /* dup_field copies the string member `name` of `obj` into `*out` when it is 1..max bytes of printable ASCII without
  * spaces (what access key ids, secrets and STS tokens are made of). */
 static int dup_field(char **out, size_t *out_len, const json_t *obj, const char *name, size_t max, char *err, size_t err_cap)
 {
-    const json_t *v = json_object_get(obj, name);
-    if (v == NULL) {
-        set_err(err, err_cap, "response has no %s", name);
-        return -1;
-    }
-    if (!json_is_string(v)) {
-        set_err(err, err_cap, "%s is not a string", name);
+    const json_t *v;
+    if (member_string(&v, obj, name, true, err, err_cap) < 0) {
         return -1;
     }
     const char *s = json_string_value(v);
     size_t len = json_string_length(v);
     if (len == 0 || len > max) {
-        set_err(err, err_cap, "%s is %zu bytes, not 1..%zu", name, len, max);
+        gw_errf(err, err_cap, "%s is %zu bytes, not 1..%zu", name, len, max);
         return -1;
     }
     for (size_t i = 0; i < len; i++) {
         if (s[i] <= 0x20 || s[i] >= 0x7f) {
-            set_err(err, err_cap, "%s has a byte outside printable ASCII at offset %zu", name, i);
+            gw_errf(err, err_cap, "%s has a byte outside printable ASCII at offset %zu", name, i);
             return -1;
         }
     }
     char *copy = malloc(len + 1);
     if (copy == NULL) {
-        set_err(err, err_cap, "out of memory");
+        gw_errf(err, err_cap, "out of memory");
         return -1;
     }
     memcpy(copy, s, len + 1);
@@ -76,23 +74,16 @@ static int dup_field(char **out, size_t *out_len, const json_t *obj, const char 
 
 static int get_time(int64_t *out, const json_t *obj, const char *name, bool required, char *err, size_t err_cap)
 {
-    const json_t *v = json_object_get(obj, name);
+    const json_t *v;
     *out = 0;
-    if (v == NULL && !required) {
-        return 0;
-    }
-    if (v == NULL) {
-        set_err(err, err_cap, "response has no %s", name);
-        return -1;
-    }
-    if (!json_is_string(v)) {
-        set_err(err, err_cap, "%s is not a string", name);
-        return -1;
+    int found = member_string(&v, obj, name, required, err, err_cap);
+    if (found <= 0) {
+        return found;
     }
     if (!sgn_parse_datetime(out, (struct sgn_view){json_string_value(v), json_string_length(v)})) {
         char shown[48];
         printable(shown, sizeof(shown), json_string_value(v), json_string_length(v));
-        set_err(err, err_cap, "%s \"%s\" is not a UTC time YYYY-MM-DDTHH:MM:SSZ", name, shown);
+        gw_errf(err, err_cap, "%s \"%s\" is not a UTC time YYYY-MM-DDTHH:MM:SSZ", name, shown);
         return -1;
     }
     return 0;
@@ -101,22 +92,15 @@ static int get_time(int64_t *out, const json_t *obj, const char *name, bool requ
 /* check_code accepts a body whose "Code" is "Success" (ECS metadata, and a credentials URI that sends one). */
 static int check_code(const json_t *root, bool required, char *err, size_t err_cap)
 {
-    const json_t *code = json_object_get(root, "Code");
-    if (code == NULL && !required) {
-        return 0;
-    }
-    if (code == NULL) {
-        set_err(err, err_cap, "response has no Code");
-        return -1;
-    }
-    if (!json_is_string(code)) {
-        set_err(err, err_cap, "Code is not a string");
-        return -1;
+    const json_t *code;
+    int found = member_string(&code, root, "Code", required, err, err_cap);
+    if (found <= 0) {
+        return found;
     }
     if (strcmp(json_string_value(code), "Success") != 0 || json_string_length(code) != 7) {
         char shown[64];
         printable(shown, sizeof(shown), json_string_value(code), json_string_length(code));
-        set_err(err, err_cap, "Code is \"%s\", not \"Success\"", shown);
+        gw_errf(err, err_cap, "Code is \"%s\", not \"Success\"", shown);
         return -1;
     }
     return 0;
@@ -129,14 +113,14 @@ static void sts_error(const json_t *root, char *err, size_t err_cap)
     const json_t *msg = json_object_get(root, "Message");
     const json_t *rid = json_object_get(root, "RequestId");
     if (!json_is_string(code)) {
-        set_err(err, err_cap, "STS response has no Credentials and no error Code");
+        gw_errf(err, err_cap, "STS response has no Credentials and no error Code");
         return;
     }
     char c[64], m[160], r[64];
     printable(c, sizeof(c), json_string_value(code), json_string_length(code));
     printable(m, sizeof(m), json_is_string(msg) ? json_string_value(msg) : "", json_is_string(msg) ? json_string_length(msg) : 0);
     printable(r, sizeof(r), json_is_string(rid) ? json_string_value(rid) : "-", json_is_string(rid) ? json_string_length(rid) : 1);
-    set_err(err, err_cap, "STS error %s: %s (RequestId %s)", c, m, r);
+    gw_errf(err, err_cap, "STS error %s: %s (RequestId %s)", c, m, r);
 }
 
 int gw_creds_parse(struct gw_creds *out, enum gw_creds_format format, const char *body, size_t len, int64_t now, char *err,
@@ -148,7 +132,7 @@ int gw_creds_parse(struct gw_creds *out, enum gw_creds_format format, const char
 
     memset(out, 0, sizeof(*out));
     if (len > GW_CREDS_MAX_BODY) {
-        set_err(err, err_cap, "response body is %zu bytes, over %d", len, GW_CREDS_MAX_BODY);
+        gw_errf(err, err_cap, "response body is %zu bytes, over %d", len, GW_CREDS_MAX_BODY);
         goto cleanup;
     }
     json_error_t jerr;
@@ -157,11 +141,11 @@ int gw_creds_parse(struct gw_creds *out, enum gw_creds_format format, const char
         /* jansson's text names a position and a class of error; it never quotes more than a token of the input. */
         char shown[96];
         printable(shown, sizeof(shown), jerr.text, strnlen(jerr.text, sizeof(jerr.text)));
-        set_err(err, err_cap, "response is not JSON: %s at line %d column %d", shown, jerr.line, jerr.column);
+        gw_errf(err, err_cap, "response is not JSON: %s at line %d column %d", shown, jerr.line, jerr.column);
         goto cleanup;
     }
     if (!json_is_object(root)) {
-        set_err(err, err_cap, "response is not a JSON object");
+        gw_errf(err, err_cap, "response is not a JSON object");
         goto cleanup;
     }
     const json_t *obj = root;
@@ -183,12 +167,12 @@ int gw_creds_parse(struct gw_creds *out, enum gw_creds_format format, const char
             goto cleanup;
         }
         if (!json_is_object(obj)) {
-            set_err(err, err_cap, "STS Credentials is not an object");
+            gw_errf(err, err_cap, "STS Credentials is not an object");
             goto cleanup;
         }
         break;
     default:
-        set_err(err, err_cap, "unknown credential format");
+        gw_errf(err, err_cap, "unknown credential format");
         goto cleanup;
     }
     if (dup_field(&c.access_key_id, &c.access_key_id_len, obj, "AccessKeyId", SGN_MAX_ID, err, err_cap) != 0 ||
@@ -199,11 +183,11 @@ int gw_creds_parse(struct gw_creds *out, enum gw_creds_format format, const char
         goto cleanup;
     }
     if (c.expiration <= now) {
-        set_err(err, err_cap, "credentials expired %lld s ago", (long long)(now - c.expiration));
+        gw_errf(err, err_cap, "credentials expired %lld s ago", (long long)(now - c.expiration));
         goto cleanup;
     }
     if (c.expiration - now > GW_CREDS_MAX_LIFETIME) {
-        set_err(err, err_cap, "Expiration is %lld s ahead, over %d", (long long)(c.expiration - now), GW_CREDS_MAX_LIFETIME);
+        gw_errf(err, err_cap, "Expiration is %lld s ahead, over %d", (long long)(c.expiration - now), GW_CREDS_MAX_LIFETIME);
         goto cleanup;
     }
     *out = c;
