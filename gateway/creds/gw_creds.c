@@ -251,7 +251,7 @@ int64_t gw_creds_refresh_at(int64_t obtained, int64_t expires, int64_t need_s, i
         return obtained;
     }
     int64_t lifetime = expires - obtained;
-    int64_t at = obtained + lifetime * 4 / 5;
+    int64_t at = obtained + lifetime / 5 * 4 + lifetime % 5 * 4 / 5; /* floor(80 %) without overflow */
     if (need_s < 0) {
         need_s = 0;
     }

@@ -201,6 +201,8 @@ Test(gw_creds, refresh_at)
     cr_assert_eq(gw_creds_refresh_at(1000, 1000, 60, 60), 1000);
     cr_assert_eq(gw_creds_refresh_at(1000, 900, 60, 60), 1000);
     cr_assert_eq(gw_creds_refresh_at(1000, 1010, -5, -5), 1008);
+    cr_assert_eq(gw_creds_refresh_at(1000, 1001, 0, 0), 1000);
+    cr_assert_eq(gw_creds_refresh_at(1000, 1007, 0, 0), 1005);
     cr_assert_eq(gw_creds_refresh_at(0, INT64_MAX, INT64_MAX, INT64_MAX), INT64_MAX / 10);
 }
 
