@@ -95,7 +95,8 @@ struct gw_creds_snap *gw_creds_set_acquire(struct gw_creds_set *s, int64_t now);
 void gw_creds_snap_release(struct gw_creds_snap *snap);
 
 /* gw_creds_set_fetch_once makes one attempt now, in the calling thread, and publishes the result on success: start-up
- * (within `startup_timeout`) and tests use it. Returns 0, or -1 with a one-line reason (never a secret) in `err`. */
+ * (within `startup_timeout`) and tests use it, before gw_creds_refresher_start or after gw_creds_refresher_stop (one
+ * publisher per set at a time). Returns 0, or -1 with a one-line reason (never a secret) in `err`. */
 int gw_creds_set_fetch_once(struct gw_creds_set *s, char *err, size_t err_cap);
 
 /* struct gw_creds_stats is what /metrics and /healthz report (phase 2). */
