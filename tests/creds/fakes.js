@@ -15,7 +15,8 @@
 //   errors: {"RequestId","HostId","Code","Message"} with the documented status codes
 // Both serve credentials that rotate every `rotateSeconds` and expire `lifetimeSeconds` after they were issued.
 // Modes (metadata `mode`, STS `mode`) select hostile behaviour: ok, code_failed, status500, garbage, huge (10 MiB),
-// slow (answer after `slowMs`), role404, reset (destroy the socket).
+// slow (answer after `slowMs`), role404, reset (destroy the socket); metadata `tokenEndpoint: false` answers 404 to
+// the token request and `imdsv2Required: false` serves requests without a token (IMDSv1).
 //
 // As a program: node fakes.js --pki DIR [--lifetime S] [--rotate S] prints one JSON line {"metadata":PORT,"sts":PORT}
 // and serves until stdin closes or SIGTERM; POST /__control {"mode":..,"lifetimeSeconds":..} on either port changes
@@ -141,6 +142,10 @@ function startMetadata(options = {}) {
       res.end(body);
     };
     if (url.pathname === '/latest/api/token') {
+      if (state.tokenEndpoint === false) {
+        text(404, 'Not Found'); // an instance whose metadata service predates IMDSv2
+        return;
+      }
       if (req.method !== 'PUT') {
         text(405, 'Method Not Allowed');
         return;

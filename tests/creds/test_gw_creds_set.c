@@ -300,6 +300,28 @@ Test(gw_creds_set, hostile_metadata_fails_within_the_timeout)
     fakes_stop(&f);
 }
 
+Test(gw_creds_set, imds_v1_only_with_disable_imds_v1_false)
+{
+    struct fakes f;
+    fakes_start(&f, 3600, 3600);
+    fakes_control(&f, "{\"tokenEndpoint\":false,\"imdsv2Required\":false}");
+    char err[256];
+    struct gw_creds_set *hardened = ecs_set(&f, 1000, NULL);
+    cr_assert_eq(gw_creds_set_fetch_once(hardened, err, sizeof(err)), -1);
+    cr_assert_not_null(strstr(err, "metadata token: HTTP 404"), "%s", err);
+    struct gw_creds_source_config cfg = {.kind = GW_CREDS_SRC_ECS_RAM_ROLE, .metadata_url = f.md_url, .disable_imds_v1 = false};
+    struct gw_creds_set *v1 = gw_creds_set_new("v1", &cfg, err, sizeof(err));
+    cr_assert_not_null(v1, "%s", err);
+    cr_assert_eq(gw_creds_set_fetch_once(v1, err, sizeof(err)), 0, "%s", err);
+    /* A hardened instance refuses requests without a token even when the fallback is allowed. */
+    fakes_control(&f, "{\"imdsv2Required\":true}");
+    cr_assert_eq(gw_creds_set_fetch_once(v1, err, sizeof(err)), -1);
+    cr_assert_not_null(strstr(err, "HTTP 403"), "%s", err);
+    gw_creds_set_free(v1);
+    gw_creds_set_free(hardened);
+    fakes_stop(&f);
+}
+
 Test(gw_creds_set, oidc_assume_role_and_uri)
 {
     struct fakes f;
