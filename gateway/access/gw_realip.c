@@ -135,6 +135,8 @@ static void forwarded_element(struct hops *r, const char *s, size_t n)
                 }
                 val[val_len++] = p[k];
             }
+        } else if (memchr(p, ':', plen) != NULL || memchr(p, '[', plen) != NULL) {
+            bad = true; /* section 6: an IPv6 node or a port makes the value a quoted-string */
         } else if (plen <= sizeof val) {
             memcpy(val, p, plen);
             val_len = plen;

@@ -17,7 +17,8 @@
  *
  * Entry forms accepted in X-Forwarded-For: IPv4, IPv6, "[IPv6]", "IPv4:port", "[IPv6]:port", with optional spaces
  * or tabs around. In Forwarded: the for= parameter of each element (case-insensitive name), as a token (IPv4) or a
- * quoted-string ("[IPv6]", with optional :port; "IPv4:port"); an element without for= is a bad entry. Pure. */
+ * quoted-string ("[IPv6]", with optional :port; "IPv4:port"); an unquoted IPv6 or port (section 6 requires quotes),
+ * an element without for= or with two, "unknown" and obfuscated "_x" identifiers are bad entries. Pure. */
 #ifndef GW_REALIP_H
 #define GW_REALIP_H
 
