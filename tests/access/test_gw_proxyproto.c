@@ -86,6 +86,8 @@ Test(gw_proxyproto, v1_malformed)
     v1_fails("PROXY TCP4 192.0.2.1 198.51.100.2 56324 443 1\r\n", "PROXY v1 line has extra fields");
     v1_fails("PROXY TCP4 192.0.2.1 198.51.100.2 56324\r\n", "PROXY v1 line lacks an address or port");
     v1_fails("PROXY TCP4 192.0.2.1 198.51.100.2 056324 443\r\n", "PROXY v1 port is not a decimal 0..65535 without leading zeros");
+    v1_fails("PROXY TCP4 192.0.2.1 198.51.100.2 01 443\r\n", "PROXY v1 port is not a decimal 0..65535 without leading zeros");
+    v1_fails("PROXY TCP4 192.0.2.1 198.51.100.2 1 00\r\n", "PROXY v1 port is not a decimal 0..65535 without leading zeros");
     v1_fails("PROXY TCP4 192.0.2.1 198.51.100.2 65536 443\r\n", "PROXY v1 port is not a decimal 0..65535 without leading zeros");
     v1_fails("PROXY TCP4 192.0.2.1 198.51.100.2 -1 443\r\n", "PROXY v1 port is not a decimal 0..65535 without leading zeros");
     v1_fails("PROXY TCP4 2001:db8::1 198.51.100.2 1 443\r\n", "PROXY v1 TCP4 address is not an IPv4 address");

@@ -57,6 +57,13 @@ Test(gw_ratelimit, fractional_rate_and_retry_after)
     cr_assert_not(take(rl, &r, "192.0.2.1", 1499, &ra));
     cr_assert_eq(ra, 1);
     cr_assert(take(rl, &r, "192.0.2.1", 1500, &ra));
+    /* Retry-After rounds the wait up: 3 tokens per 3001 ms is one per 1000.33 ms, so 2 s, not 1 */
+    struct gw_rl_rate odd = {3, 3001, 1};
+    cr_assert(take(rl, &odd, "192.0.2.5", 0, &ra));
+    cr_assert_not(take(rl, &odd, "192.0.2.5", 0, &ra));
+    cr_assert_eq(ra, 2);
+    cr_assert_not(take(rl, &odd, "192.0.2.5", 1000, &ra));
+    cr_assert(take(rl, &odd, "192.0.2.5", 1001, &ra));
     /* 1 per minute: Retry-After counts down */
     struct gw_rl_rate slow = {1, 60000, 1};
     cr_assert(take(rl, &slow, "192.0.2.9", 0, &ra));
@@ -218,4 +225,54 @@ Test(gw_ratelimit, one_client_on_many_workers_gets_exactly_its_burst)
     }
     cr_assert_eq(r.allowed, 100);
     gw_rl_free(r.rl);
+}
+
+static pthread_barrier_t start_line;
+
+static void *churn(void *arg)
+{
+    struct gw_rl *rl = arg;
+    struct gw_rl_rate rate = {1, 1000, 1};
+    uint32_t ra;
+    pthread_barrier_wait(&start_line); /* all threads at once, so they overlap */
+    for (uint32_t i = 0; i < 200000; i++) {
+        uint8_t v4[4] = {127, 1, (uint8_t)(i % 1000 >> 8), (uint8_t)(i % 1000)};
+        struct gw_addr a;
+        gw_addr_from_v4(&a, v4);
+        (void)gw_rl_take(rl, &rate, 0, &a, i, &ra);
+    }
+    return NULL;
+}
+
+Test(gw_ratelimit, concurrent_eviction_keeps_the_table_whole)
+{
+    struct gw_rl *rl = gw_rl_new(100, 1, seed); /* one shard: every thread fights over one LRU list */
+    pthread_t t[4];
+    cr_assert_eq(pthread_barrier_init(&start_line, NULL, 4), 0);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(pthread_create(&t[i], NULL, churn, rl), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+    }
+    pthread_barrier_destroy(&start_line);
+    cr_assert_eq(gw_rl_count(rl), 100);
+    /* the lists are still whole: 100 new clients each evict one entry and get a full bucket */
+    struct gw_rl_rate rate = {1, 1000, 1};
+    uint32_t ra;
+    uint64_t before = gw_rl_evictions(rl);
+    for (int i = 0; i < 100; i++) {
+        uint8_t v4[4] = {10, 9, 0, (uint8_t)i};
+        struct gw_addr a;
+        gw_addr_from_v4(&a, v4);
+        cr_assert(gw_rl_take(rl, &rate, 0, &a, 0, &ra));
+    }
+    cr_assert_eq(gw_rl_evictions(rl), before + 100);
+    for (int i = 0; i < 100; i++) {
+        uint8_t v4[4] = {10, 9, 0, (uint8_t)i};
+        struct gw_addr a;
+        gw_addr_from_v4(&a, v4);
+        cr_assert_not(gw_rl_take(rl, &rate, 0, &a, 0, &ra), "client %d was lost", i);
+    }
+    gw_rl_free(rl);
 }
