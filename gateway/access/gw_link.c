@@ -186,10 +186,12 @@ static bool pct_decode(char *out, size_t cap, size_t *out_len, const char *s, si
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (c == '%') {
-            if (len - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
+            int hi = len - i < 3 ? -1 : hexval(s[i + 1]);
+            int lo = len - i < 3 ? -1 : hexval(s[i + 2]);
+            if (hi < 0 || lo < 0) {
                 return false;
             }
-            c = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+            c = (char)(hi << 4 | lo);
             i += 2;
         }
         if (o >= cap) {
