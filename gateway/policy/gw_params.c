@@ -617,9 +617,6 @@ static const char *rebuild_disposition(struct gw_params *out, const char *v, siz
                 memcpy(plain, t, tl);
                 plain_len = tl;
             }
-            if (memchr(plain, '%', plain_len) != NULL) {
-                return refuse(out, "response-content-disposition: '%%' in filename (use filename*)");
-            }
         } else if (view_is_nocase(t, tl, "filename*") && !have_ext) {
             /* ext-value = charset "'" [ language ] "'" value-chars (RFC 8187 section 3.2); only UTF-8 */
             have_ext = true;
@@ -640,7 +637,12 @@ static const char *rebuild_disposition(struct gw_params *out, const char *v, siz
             return refuse(out, "response-content-disposition: only one filename and one filename* are passed");
         }
     }
+    /* With filename* present, filename is only the fallback for old clients: ignored (RFC 6266 section 4.3) and
+     * rebuilt from filename*, so a rebuilt value parses back to itself. */
     if (have_plain && !have_ext) {
+        if (memchr(plain, '%', plain_len) != NULL) {
+            return refuse(out, "response-content-disposition: '%%' in filename (use filename*)");
+        }
         if (plain_len == 0 || gw_key_decode(name, sizeof(name), &name_len, plain, plain_len) != NULL) {
             return refuse(out, "response-content-disposition: filename is not a valid file name");
         }
@@ -762,7 +764,10 @@ const char *gw_params_apply(const struct gw_param_policy *pol, const char *query
         if (raw_len == 0) {
             return refuse(out, "%s needs a value", pname);
         }
-        size_t cap = slot == SLOT_PROCESS ? GW_PROCESS_MAX : slot == SLOT_VERSION ? GW_PARAM_ARG_MAX : GW_RESPONSE_MAX;
+        size_t cap = slot == SLOT_PROCESS                  ? GW_PROCESS_MAX
+                     : slot == SLOT_VERSION                ? GW_PARAM_ARG_MAX
+                     : slot == GW_RESP_CONTENT_DISPOSITION ? GW_DISPOSITION_IN_MAX
+                                                           : GW_RESPONSE_MAX;
         char *dst = out->buf + used;
         size_t vlen;
         if (!pct_decode(dst, cap, &vlen, raw, raw_len)) {
@@ -775,7 +780,7 @@ const char *gw_params_apply(const struct gw_param_policy *pol, const char *query
             r = check_version(dst, vlen) ? NULL : refuse(out, "versionId: malformed");
         } else {
             /* decode into scratch at the end of buf, so a rebuilt disposition can be written at `dst` */
-            char scratch[GW_RESPONSE_MAX];
+            char scratch[GW_DISPOSITION_IN_MAX];
             memcpy(scratch, dst, vlen);
             r = check_response(out, (enum gw_response_param)slot, scratch, vlen, dst, sizeof(out->buf) - used, &vlen);
         }

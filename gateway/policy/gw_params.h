@@ -54,10 +54,13 @@ enum gw_response_param {
     GW_RESP_N
 };
 
-#define GW_PROCESS_MAX 1024           /* bytes of a decoded x-oss-process value */
-#define GW_PROCESS_OPS_MAX 16         /* operations in one image/... value */
-#define GW_PARAM_ARG_MAX 256          /* bytes of one image operation argument, and of a versionId */
-#define GW_RESPONSE_MAX 256           /* bytes of a decoded response-* value (a disposition's file name included) */
+#define GW_PROCESS_MAX 1024   /* bytes of a decoded x-oss-process value */
+#define GW_PROCESS_OPS_MAX 16 /* operations in one image/... value */
+#define GW_PARAM_ARG_MAX 256  /* bytes of one image operation argument, and of a versionId */
+#define GW_RESPONSE_MAX 256   /* bytes of a decoded response-* value, and of a disposition's file name */
+/* bytes of a decoded response-content-disposition: room for a rebuilt one (a file name of at most GW_RESPONSE_MAX
+ * bytes, once as the ASCII fallback and once percent-encoded), so a rebuilt value passes again unchanged */
+#define GW_DISPOSITION_IN_MAX (4 * GW_RESPONSE_MAX + 64)
 #define GW_PARAMS_MAX (2 + GW_RESP_N) /* pairs a policy can pass: x-oss-process, versionId and the overrides */
 /* Room for every passed value decoded, with a rebuilt disposition (up to 4 bytes of filename* per byte of name). */
 #define GW_PARAMS_BUF (GW_PROCESS_MAX + GW_PARAM_ARG_MAX + GW_RESP_N * GW_RESPONSE_MAX + 5 * GW_RESPONSE_MAX + 64)
@@ -99,7 +102,8 @@ struct gw_params {
  *   response-expires              an IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT"
  *   response-content-language     1#language-tag (alphanumeric subtags of 1..8, joined by '-')
  *   response-content-encoding     1#token
- * Every response-* value is at most GW_RESPONSE_MAX bytes, printable ASCII. */
+ * Every response-* value is printable ASCII of at most GW_RESPONSE_MAX bytes (a disposition GW_DISPOSITION_IN_MAX, its
+ * file name GW_RESPONSE_MAX). */
 const char *gw_params_apply(const struct gw_param_policy *pol, const char *query, size_t len, struct gw_params *out);
 
 /* GW_PARAMS_CANON_MAX bounds gw_params_canon's output: every byte of every pair percent-encoded, plus separators. */

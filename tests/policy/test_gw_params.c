@@ -370,6 +370,9 @@ Test(gw_params, response_content_disposition_is_rebuilt)
             "attachment; filename=\"a.txt\"; filename*=UTF-8''a.txt");
     accepts(&p, "response-content-disposition=attachment;filename=%22q%5C%22.txt%22", n,
             "attachment; filename=\"q_.txt\"; filename*=UTF-8''q%22.txt");
+    /* with filename*, filename is the old clients' fallback: ignored and rebuilt */
+    accepts(&p, "response-content-disposition=attachment;filename=%22100%25.txt%22;filename*=UTF-8''100%2525.txt", n,
+            "attachment; filename=\"100%.txt\"; filename*=UTF-8''100%25.txt");
     refuses(&p, "response-content-disposition=form-data", "must start with attachment or inline");
     refuses(&p, "response-content-disposition=attachment;", "malformed parameter");
     refuses(&p, "response-content-disposition=attachment%20x", "malformed");
@@ -416,6 +419,28 @@ Test(gw_params, response_content_disposition_longest_name_fits)
     cr_assert_null(r, "%s", r);
     cr_assert_eq(out.n, 4);
     cr_assert(strstr(value("response-content-disposition"), "filename*=UTF-8''%C3%A9%C3%A9") != NULL);
+}
+
+Test(gw_params, rebuilt_disposition_passes_again_unchanged)
+{
+    /* found by fuzz_params: a long file name's rebuilt value outgrew the input cap, so a canonical form (what a share
+     * link carries) was refused when read back */
+    struct gw_param_policy p = pol_resp(GW_RESP_CONTENT_DISPOSITION);
+    static char q[8192], canon[GW_PARAMS_CANON_MAX], again[GW_PARAMS_CANON_MAX];
+    size_t n = (size_t)snprintf(q, sizeof(q), "response-content-disposition=inline;filename=%%22");
+    memset(q + n, '*', GW_RESPONSE_MAX);
+    memcpy(q + n + GW_RESPONSE_MAX, "%22", 4);
+    cr_assert_null(apply(&p, q), "%s", out.reason);
+    struct sgn_buf b;
+    sgn_buf_init(&b, canon, sizeof(canon));
+    gw_params_canon(&b, &out);
+    cr_assert_null(gw_params_apply(&p, canon, b.len, &out), "%s", out.reason);
+    sgn_buf_init(&b, again, sizeof(again));
+    gw_params_canon(&b, &out);
+    cr_assert_str_eq(again, canon);
+    memset(q + n, '*', GW_RESPONSE_MAX + 1);
+    memcpy(q + n + GW_RESPONSE_MAX + 1, "%22", 4);
+    refuses(&p, q, "malformed filename");
 }
 
 Test(gw_params, response_cache_control)
