@@ -91,7 +91,7 @@ struct gw_params {
  * given twice, without a value or with a malformed value is refused. Values are checked as follows:
  *   x-oss-process  STYLES: exactly `style/<name>`, name listed. IMAGE: `image/` then up to GW_PROCESS_OPS_MAX
  *                  operations separated by '/', each listed and each argument of the form and range OSS documents
- *                  (docs/configuration.md has the table), no argument twice. ANY: printable ASCII. Always at most
+ *                  (docs/policy.md has the table), no argument twice. ANY: printable ASCII. Always at most
  *                  GW_PROCESS_MAX bytes.
  *   versionId      "null" or 1..GW_PARAM_ARG_MAX bytes of A-Z a-z 0-9 + / = . _ -
  *   response-content-type         type/subtype *(; name=token|quoted-string) (RFC 9110 section 8.3)
