@@ -229,6 +229,8 @@ Test(gw_errpage, accept_prefers_html)
     cr_assert(html("application/json;q=0.5, text/html"));
     cr_assert(html("text/html;q=0.5,text/html;q=0.9,application/json;q=0.8"));
     cr_assert(html("text/html;q=0.8,application/json;q=1.5"), "malformed q drops its range");
+    cr_assert(html("text/html;q=0.8, */*"), "a wildcard never outranks an explicit text/html");
+    cr_assert(html("text/html;q=0.5, text/*;q=0.9, image/png;q=0.4"));
 }
 
 Test(gw_errpage, accept_does_not_prefer_html)
