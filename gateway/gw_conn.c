@@ -6,8 +6,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,6 +99,47 @@ static void conn_free(struct gw_conn *c)
     free(c);
     gw_worker_maybe_resume(w);
     gw_worker_check_done(w);
+}
+
+/* kernel_holds says whether the kernel still holds answers it could not send yet (SIOCOUTQNSD: the unsent part of
+ * SIOCOUTQ). Bytes sent and not yet acknowledged do not count: they are in flight to a client that reads, and a reset
+ * would destroy them; a client that stops acknowledging is given up by TCP_USER_TIMEOUT (the listeners). */
+static bool kernel_holds(int fd)
+{
+    int n = 0;
+    return ioctl(fd, SIOCOUTQNSD, &n) == 0 && n > 0;
+}
+
+/* conn_abort closes a connection whose deadline passed. When the kernel still holds answers for it, the client is not
+ * reading them: a plain close() would leave the socket orphaned in FIN-WAIT-1 with those bytes until the client goes
+ * away, kernel memory that no connection count sees. Reset it instead, so that the kernel drops them now. */
+static void conn_abort(struct gw_conn *c)
+{
+    if (kernel_holds(c->fd)) {
+        struct linger reset = {1, 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    }
+    conn_free(c);
+}
+
+static void start_linger(struct gw_conn *c);
+
+/* conn_end closes a connection whose client is done (it closed its side, or asked for the close and sent nothing
+ * more). Answers the kernel has not even sent yet mean the client's window is closed: the connection then waits in the
+ * linger state, still counted against the limits, and its deadline resets it if the client never reads them. */
+static void conn_end(struct gw_conn *c)
+{
+    if (kernel_holds(c->fd)) {
+        if (c->state != GW_CONN_LINGER) {
+            start_linger(c);
+        }
+        if (c->state == GW_CONN_LINGER && c->reading) {
+            event_del(&c->rev); /* the client's end was read: nothing more will come */
+            c->reading = false;
+        }
+        return;
+    }
+    conn_free(c);
 }
 
 /* start_linger half-closes after the last response and reads what the client still sends until it closes or the linger
@@ -376,7 +419,7 @@ static bool process(struct gw_conn *c, bool drained)
                 /* The client said it sends nothing more (RFC 9112 9.6) and nothing more had come: close at once, as
                  * nginx's `lingering_close on` does, saving a shutdown(), a wake-up, a recv() and an epoll_ctl(). A
                  * client that did send more would get a reset; every other close lingers. */
-                conn_free(c);
+                conn_end(c);
                 return false;
             }
             start_linger(c);
@@ -416,8 +459,12 @@ static bool read_some(struct gw_conn *c, bool *empty)
         *empty = true;
         return true;
     }
-    if (n <= 0) {
-        conn_free(c); /* closed, or reset, by the client */
+    if (n == 0) {
+        conn_end(c); /* the client closed its side */
+        return false;
+    }
+    if (n < 0) {
+        conn_free(c); /* reset by the client */
         return false;
     }
     if (c->in_len == 0 && c->n_req > 0) {
@@ -441,7 +488,7 @@ static void read_and_watch(struct gw_conn *c)
     }
     if (empty && c->in_len == 0) {
         if (c->w->draining && c->n_req > 0) {
-            conn_free(c); /* shutting down, and nothing more was asked */
+            conn_end(c); /* shutting down, and nothing more was asked */
             return;
         }
         release_input(c); /* an idle connection holds no buffer */
@@ -460,7 +507,9 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     if (c->state == GW_CONN_LINGER) {
         char sink[4096];
         ssize_t n = recv(fd, sink, sizeof(sink), 0);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        if (n == 0) {
+            conn_end(c);
+        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
             conn_free(c);
         }
         return;
@@ -521,7 +570,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         return;
     }
     if (c->in_len == 0) {
-        conn_free(c); /* idle keep-alive, or connected and never sent a byte: close quietly */
+        /* Idle keep-alive, or connected and never sent a byte: close quietly, unless the answers it had are still in
+         * the kernel (a pipelining client that never reads them). */
+        conn_abort(c);
         return;
     }
     /* Part of a request head and the deadline passed: answer 408 and close. */
@@ -562,6 +613,6 @@ void gw_conn_close_idle(struct gw_worker *w)
 void gw_conn_close_all(struct gw_worker *w)
 {
     while (w->conns != NULL) {
-        conn_free(w->conns);
+        conn_abort(w->conns);
     }
 }

@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -433,6 +435,29 @@ static void describe_fd(int fd, char *out, size_t cap)
     }
 }
 
+/* What the kernel may hold for one connection. Accepted sockets inherit both options from their listening socket.
+ * SO_SNDBUF fixes the send buffer (the kernel books twice the value, 128 KiB, instead of autotuning up to tcp_wmem's
+ * 4 MiB): a client that reads nothing parks at most that in the kernel, and it stays counted against max_connections
+ * and max_connections_per_ip until its deadline resets it (gw_conn.c). 64 KiB holds a hundred pipelined redirects.
+ * TCP_USER_TIMEOUT makes the kernel give up on a peer that acknowledges nothing (or keeps its window closed) for 30 s,
+ * also after the close, so no socket outlives its client by more than that. */
+#define GW_SNDBUF (64 * 1024)
+#define GW_TCP_USER_TIMEOUT_MS 30000
+
+static int tune_listener(int fd)
+{
+    int sndbuf = GW_SNDBUF;
+    unsigned timeout = GW_TCP_USER_TIMEOUT_MS;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof(timeout)) != 0) {
+        char name[80];
+        describe_fd(fd, name, sizeof(name));
+        gw_log(GW_LOG_ERR, "listen %s: socket options: %s", name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int open_listeners(const struct cfg_config *cfg)
 {
     int n = sd_listen_fds(1);
@@ -501,6 +526,9 @@ static int open_listeners(const struct cfg_config *cfg)
     }
     for (size_t i = 0; i < n_listen_fds; i++) {
         char name[80];
+        if (tune_listener(listen_fds[i]) != 0) {
+            return -1;
+        }
         describe_fd(listen_fds[i], name, sizeof(name));
         gw_log(GW_LOG_INFO, "listening on %s", name);
     }
