@@ -88,8 +88,8 @@ Test(abuse_slow_read, closed_slow_readers_leave_no_orphan_sockets, .fini = stop,
         usleep(100000);
         orphans = abuse_fin_wait1(gw.port);
     }
-    printf("slow readers: %d connections closed %ld ms after the last request; %d socket(s) in FIN-WAIT-1 %ld ms later\n",
-           N_CONN, closed_ms, orphans, gw_ms_since(t1));
+    printf("slow readers: %d connections closed %ld ms after the last request; %d socket(s) in FIN-WAIT-1 %ld ms later\n", N_CONN,
+           closed_ms, orphans, gw_ms_since(t1));
     fflush(stdout);
     cr_assert_eq(orphans, 0, "%d orphaned socket(s) still hold unsent answers in FIN-WAIT-1", orphans);
 
