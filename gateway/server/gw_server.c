@@ -188,19 +188,167 @@ static unsigned worker_count(const struct cfg_config *cfg)
     return n < 1 ? 1 : (n > CFG_MAX_WORKERS ? CFG_MAX_WORKERS : (unsigned)n);
 }
 
-int gw_server_run(const char *path)
+/* ---- gw_server_run's steps; each leaves what it set up in the statics above for release_all ---- */
+
+static struct event *sig_ev[3];
+static struct event *done_ev;
+static struct event *wd_ev;
+
+/* load_config loads the first configuration and opens the access log; on success gw_current holds it. */
+static int load_config(const char *path)
 {
     struct cfg_config *cfg = NULL;
     struct cfg_error err;
-    struct gw_runtime *rt = NULL;
-    struct event *sig_ev[3] = {NULL, NULL, NULL};
-    struct event *done_ev = NULL;
-    struct event *wd_ev = NULL;
+
+    if (cfg_load_file(&cfg, path, NULL, &err) != CFG_OK) {
+        gw_log(GW_LOG_ERR, "%s", err.msg);
+        return -1;
+    }
+    atomic_store(&gw_log_max_level, (int)cfg->log.level);
+    if (gw_access_open(cfg->log.access != CFG_ACCESS_OFF, cfg->log.access == CFG_ACCESS_FILE ? cfg->log.access_path : NULL) != 0) {
+        gw_log(GW_LOG_ERR, "access log %s: %s", cfg->log.access_path, strerror(errno));
+        cfg_free(cfg);
+        return -1;
+    }
+    struct gw_runtime *rt = gw_runtime_new(cfg);
+    if (rt == NULL) {
+        gw_log(GW_LOG_ERR, "out of memory");
+        return -1;
+    }
+    atomic_store(&gw_current, rt);
+    return 0;
+}
+
+/* create_workers sets up the main loop, the eventfd the workers report their end on, and every worker (not started). */
+static int create_workers(struct gw_runtime *rt)
+{
+    struct timespec ts;
+
+    main_base = event_base_new();
+    done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (main_base == NULL || done_fd < 0) {
+        gw_log(GW_LOG_ERR, "cannot set up the event loop");
+        return -1;
+    }
+    unsigned n = worker_count(rt->cfg);
+    workers = calloc(n, sizeof(*workers));
+    if (workers == NULL) {
+        gw_log(GW_LOG_ERR, "out of memory");
+        return -1;
+    }
+    n_workers = n; /* from here on, release_all frees workers[0..n) whatever happens */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint32_t boot_id = (uint32_t)((uint64_t)ts.tv_sec * 2654435761u ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 16);
+    for (unsigned i = 0; i < n; i++) {
+        workers[i] = gw_worker_new(i, rt, &listeners, done_fd, boot_id);
+        if (workers[i] == NULL) {
+            gw_log(GW_LOG_ERR, "cannot create worker %u", i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* start_workers starts every worker's thread. Workers inherit the blocked mask and never see the process signals;
+ * the main thread's loop takes them. */
+static int start_workers(void)
+{
+    for (unsigned i = 0; i < n_workers; i++) {
+        if (gw_worker_start(workers[i]) != 0) {
+            gw_log(GW_LOG_ERR, "cannot start worker thread %u", i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* watch_events puts the main loop's events in place: the signals, the workers' ends, the drain deadline, and the
+ * systemd watchdog when it is enabled. */
+static int watch_events(void)
+{
+    static const int sigs[3] = {SIGHUP, SIGTERM, SIGINT};
+
+    for (int i = 0; i < 3; i++) {
+        sig_ev[i] = evsignal_new(main_base, sigs[i], on_signal, NULL);
+        if (sig_ev[i] == NULL || event_add(sig_ev[i], NULL) != 0) {
+            gw_log(GW_LOG_ERR, "cannot handle signal %d", sigs[i]);
+            return -1;
+        }
+    }
+    done_ev = event_new(main_base, done_fd, EV_READ | EV_PERSIST, on_worker_done, NULL);
+    shutdown_ev = evtimer_new(main_base, on_shutdown_deadline, NULL);
+    if (done_ev == NULL || shutdown_ev == NULL || event_add(done_ev, NULL) != 0) {
+        gw_log(GW_LOG_ERR, "cannot set up the event loop");
+        return -1;
+    }
+    if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+        struct timeval tv = {(time_t)(watchdog_usec / 2 / 1000000), (suseconds_t)(watchdog_usec / 2 % 1000000)};
+        wd_ev = event_new(main_base, -1, EV_PERSIST, on_watchdog, NULL);
+        if (wd_ev == NULL || event_add(wd_ev, &tv) != 0) {
+            gw_log(GW_LOG_ERR, "cannot set up the systemd watchdog");
+            return -1;
+        }
+        sd_notify(0, "WATCHDOG=1");
+    }
+    return 0;
+}
+
+/* stop_workers ends the workers that run: at once when `now` (a step failed), else they already drained. Then waits
+ * for their threads. */
+static void stop_workers(bool now)
+{
+    if (now) {
+        atomic_store(&gw_forced, true);
+        atomic_store(&gw_stopping, true);
+        poke_workers();
+    }
+    for (unsigned i = 0; i < n_workers; i++) {
+        gw_worker_join(workers[i]);
+    }
+    gw_log(GW_LOG_NOTICE, "stopped");
+}
+
+/* release_all frees whatever the steps set up, in reverse order; each part may be missing. */
+static void release_all(void)
+{
+    for (int i = 0; i < 3; i++) {
+        if (sig_ev[i] != NULL) {
+            event_free(sig_ev[i]);
+            sig_ev[i] = NULL;
+        }
+    }
+    struct event **evs[3] = {&done_ev, &wd_ev, &shutdown_ev};
+    for (int i = 0; i < 3; i++) {
+        if (*evs[i] != NULL) {
+            event_free(*evs[i]);
+            *evs[i] = NULL;
+        }
+    }
+    for (unsigned i = 0; workers != NULL && i < n_workers; i++) {
+        gw_worker_free(workers[i]);
+    }
+    free(workers);
+    workers = NULL;
+    n_workers = 0;
+    gw_listen_close(&listeners);
+    if (done_fd >= 0) {
+        close(done_fd);
+        done_fd = -1;
+    }
+    if (main_base != NULL) {
+        event_base_free(main_base);
+        main_base = NULL;
+    }
+    gw_runtime_unref(atomic_exchange(&gw_current, NULL));
+    gw_access_close();
+    libevent_global_shutdown();
+}
+
+int gw_server_run(const char *path)
+{
     sigset_t block;
     sigset_t old_mask;
     int status = 1;
-    unsigned started = 0;
-    struct timespec ts;
 
     config_path = path;
     gw_log_libevent();
@@ -212,132 +360,23 @@ int gw_server_run(const char *path)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     pthread_sigmask(SIG_BLOCK, &block, &old_mask);
-    if (cfg_load_file(&cfg, path, NULL, &err) != CFG_OK) {
-        gw_log(GW_LOG_ERR, "%s", err.msg);
-        return 1;
-    }
-    atomic_store(&gw_log_max_level, (int)cfg->log.level);
-    if (gw_access_open(cfg->log.access != CFG_ACCESS_OFF, cfg->log.access == CFG_ACCESS_FILE ? cfg->log.access_path : NULL) != 0) {
-        gw_log(GW_LOG_ERR, "access log %s: %s", cfg->log.access_path, strerror(errno));
-        cfg_free(cfg);
-        return 1;
-    }
-    rt = gw_runtime_new(cfg);
-    cfg = NULL;
-    if (rt == NULL) {
-        gw_log(GW_LOG_ERR, "out of memory");
-        return 1;
-    }
-    atomic_store(&gw_current, rt);
-    if (gw_listen_open(&listeners, rt->cfg) != 0) {
-        goto cleanup;
-    }
-    main_base = event_base_new();
-    done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (main_base == NULL || done_fd < 0) {
-        gw_log(GW_LOG_ERR, "cannot set up the event loop");
-        goto cleanup;
-    }
-    n_workers = worker_count(rt->cfg);
-    workers = calloc(n_workers, sizeof(*workers));
-    if (workers == NULL) {
-        goto cleanup;
-    }
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint32_t boot_id = (uint32_t)((uint64_t)ts.tv_sec * 2654435761u ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 16);
-    for (unsigned i = 0; i < n_workers; i++) {
-        workers[i] = gw_worker_new(i, rt, &listeners, done_fd, boot_id);
-        if (workers[i] == NULL) {
-            gw_log(GW_LOG_ERR, "cannot create worker %u", i);
-            goto cleanup;
-        }
-    }
 
-    /* Workers inherit the blocked mask and never see the process signals; the main thread's loop takes them. */
-    for (started = 0; started < n_workers; started++) {
-        if (gw_worker_start(workers[started]) != 0) {
-            gw_log(GW_LOG_ERR, "cannot start worker thread %u", started);
-            break;
+    if (load_config(path) == 0 && gw_listen_open(&listeners, atomic_load(&gw_current)->cfg) == 0 &&
+        create_workers(atomic_load(&gw_current)) == 0) {
+        bool ready = start_workers() == 0 && watch_events() == 0;
+        if (ready) {
+            pthread_sigmask(SIG_SETMASK, &old_mask, NULL); /* a signal that came meanwhile is delivered now */
+            gw_log(GW_LOG_NOTICE, "oss-gateway %s serving %zu route(s) with %u worker(s)", GW_VERSION,
+                   atomic_load(&gw_current)->cfg->n_routes, n_workers);
+            notify_status("READY=1\n");
+            event_base_dispatch(main_base);
+            status = 0;
         }
+        /* Freeing the signal events restores the default actions: a late SIGTERM (a second `systemctl stop`, a
+         * supervisor's retry) would then kill a process that is already exiting cleanly with status 0. */
+        pthread_sigmask(SIG_BLOCK, &block, NULL);
+        stop_workers(!ready);
     }
-    if (started < n_workers) {
-        atomic_store(&gw_forced, true);
-        atomic_store(&gw_stopping, true);
-        n_workers = started;
-        poke_workers();
-        goto join;
-    }
-
-    static const int sigs[3] = {SIGHUP, SIGTERM, SIGINT};
-    for (int i = 0; i < 3; i++) {
-        sig_ev[i] = evsignal_new(main_base, sigs[i], on_signal, NULL);
-        if (sig_ev[i] == NULL || event_add(sig_ev[i], NULL) != 0) {
-            gw_log(GW_LOG_ERR, "cannot handle signal %d", sigs[i]);
-            goto stop_now;
-        }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_mask, NULL); /* a signal that came meanwhile is delivered now */
-    done_ev = event_new(main_base, done_fd, EV_READ | EV_PERSIST, on_worker_done, NULL);
-    shutdown_ev = evtimer_new(main_base, on_shutdown_deadline, NULL);
-    if (done_ev == NULL || shutdown_ev == NULL || event_add(done_ev, NULL) != 0) {
-        goto stop_now;
-    }
-    if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
-        struct timeval tv = {(time_t)(watchdog_usec / 2 / 1000000), (suseconds_t)(watchdog_usec / 2 % 1000000)};
-        wd_ev = event_new(main_base, -1, EV_PERSIST, on_watchdog, NULL);
-        if (wd_ev == NULL || event_add(wd_ev, &tv) != 0) {
-            goto stop_now;
-        }
-        sd_notify(0, "WATCHDOG=1");
-    }
-    gw_log(GW_LOG_NOTICE, "oss-gateway %s serving %zu route(s) with %u worker(s)", GW_VERSION, rt->cfg->n_routes, n_workers);
-    notify_status("READY=1\n");
-    event_base_dispatch(main_base);
-    status = 0;
-    goto join;
-
-stop_now:
-    atomic_store(&gw_forced, true);
-    atomic_store(&gw_stopping, true);
-    poke_workers();
-join:
-    /* Freeing the signal events below restores the default actions: a late SIGTERM (a second `systemctl stop`, a
-     * supervisor's retry) would then kill a process that is already exiting cleanly with status 0. */
-    pthread_sigmask(SIG_BLOCK, &block, NULL);
-    for (unsigned i = 0; i < started; i++) {
-        gw_worker_join(workers[i]);
-    }
-    gw_log(GW_LOG_NOTICE, "stopped");
-cleanup:
-    for (int i = 0; i < 3; i++) {
-        if (sig_ev[i] != NULL) {
-            event_free(sig_ev[i]);
-        }
-    }
-    if (done_ev != NULL) {
-        event_free(done_ev);
-    }
-    if (wd_ev != NULL) {
-        event_free(wd_ev);
-    }
-    if (shutdown_ev != NULL) {
-        event_free(shutdown_ev);
-        shutdown_ev = NULL;
-    }
-    for (unsigned i = 0; workers != NULL && i < n_workers; i++) {
-        gw_worker_free(workers[i]);
-    }
-    free(workers);
-    workers = NULL;
-    gw_listen_close(&listeners);
-    if (done_fd >= 0) {
-        close(done_fd);
-    }
-    if (main_base != NULL) {
-        event_base_free(main_base);
-    }
-    gw_runtime_unref(atomic_exchange(&gw_current, NULL));
-    gw_access_close();
-    libevent_global_shutdown();
+    release_all();
     return status;
 }

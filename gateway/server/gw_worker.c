@@ -241,7 +241,6 @@ struct gw_worker *gw_worker_new(unsigned id, struct gw_runtime *rt, const struct
         evconnlistener_set_error_cb(w->lev[i], on_accept_error);
         w->n_lev++;
     }
-    gw_metrics_register(&w->loop.stats);
     on_tick(-1, 0, w);
     return w;
 fail:
@@ -256,6 +255,9 @@ int gw_worker_start(struct gw_worker *w)
 {
     int err = pthread_create(&w->thread, NULL, worker_main, w);
     w->thread_started = err == 0;
+    if (err == 0) {
+        gw_metrics_register(&w->loop.stats); /* /metrics counts the workers that run, for the process's lifetime */
+    }
     return err;
 }
 

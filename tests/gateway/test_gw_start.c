@@ -1,0 +1,59 @@
+/* A gateway whose worker threads cannot start exits with status 1 and frees what it set up. pthread_create fails for
+ * real: a 64 GiB stack limit makes every thread's stack larger than the machine's memory, so its mapping fails (EAGAIN)
+ * after the workers, their loops and their listeners exist. Under ASan (GW_SANITIZE) LeakSanitizer checks the exit:
+ * the path once left every created worker allocated. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "gw_testlib.h"
+
+#define CONFIG                                                                                                                     \
+    "workers: 3\n"                                                                                                                 \
+    "log: {access: off, level: info}\n"                                                                                            \
+    "credentials:\n  main: {from: env}\n"                                                                                          \
+    "backends:\n  origin: {type: oss, region: cn-hangzhou, bucket: test-bucket, endpoint: \"127.0.0.1:9000\",\n"                   \
+    "           addressing: path, scheme: http, credentials: main}\n"                                                              \
+    "routes:\n  - {prefix: /files/, backend: origin, expires: 15m}\n"
+
+static struct gw_proc gw;
+
+static void stop(void)
+{
+    if (gw.pid > 0 || gw.dir[0] != '\0') {
+        gw_stop(&gw, SIGKILL, 5000, NULL);
+    }
+}
+
+Test(gw_start, workers_that_cannot_start_are_freed_and_the_exit_says_why, .fini = stop, .timeout = 30)
+{
+    static char err[65536];
+    struct rlimit old;
+    struct rlimit huge;
+
+    gw_write_config(&gw, CONFIG);
+    cr_assert_eq(getrlimit(RLIMIT_STACK, &old), 0);
+    huge = old;
+    huge.rlim_cur = old.rlim_max != RLIM_INFINITY && old.rlim_max < (64ull << 30) ? old.rlim_max : 64ull << 30;
+    cr_assert_eq(setrlimit(RLIMIT_STACK, &huge), 0); /* the child inherits it; restored at once */
+    gw_spawn(&gw, NULL, NULL);
+    cr_assert_eq(setrlimit(RLIMIT_STACK, &old), 0);
+
+    int status = -1;
+    long long t0 = gw_mono_ns();
+    while (gw_ms_since(t0) < 20000 && waitpid(gw.pid, &status, WNOHANG) == 0) {
+        usleep(10000);
+    }
+    cr_assert(WIFEXITED(status), "the gateway did not exit by itself (status %d)", status);
+    gw.pid = 0;
+    gw_read_file(gw.err_path, err, sizeof(err));
+    cr_assert(strstr(err, "cannot start worker thread 0") != NULL, "not the thread start that failed:\n%s", err);
+    cr_assert(strstr(err, "LeakSanitizer") == NULL, "leaks after a failed start:\n%s", err);
+    cr_assert_eq(WEXITSTATUS(status), 1, "exit status %d:\n%s", WEXITSTATUS(status), err);
+    cr_assert(strstr(err, "listening on") != NULL, "the failure must come after the listeners:\n%s", err);
+}
