@@ -10,7 +10,7 @@
 
 #include "gw_handler.h"
 #include "gw_key.h"
-#include "gw_vector.h"
+#include "sgn_vector.h"
 #include "sgn.h"
 
 /* The JSON documents hold secrets: wipe every block jansson frees. */
@@ -52,7 +52,7 @@ int gw_cli_presign_jsonl(FILE *in, FILE *out)
 
     json_set_alloc_funcs(wiping_malloc, wiping_free);
     while ((len = getline(&line, &cap, in)) > 0) {
-        struct gw_vector v;
+        struct sgn_vector v;
         char err[256];
         char url[32768];
         size_t url_len;
@@ -64,7 +64,7 @@ int gw_cli_presign_jsonl(FILE *in, FILE *out)
         if (len == 0) {
             continue;
         }
-        if (gw_vector_parse(&v, line, (size_t)len, err, sizeof(err)) != 0) {
+        if (sgn_vector_parse(&v, line, (size_t)len, err, sizeof(err)) != 0) {
             rc = emit(out, v.id, "error", err);
             status = 1;
         } else {
@@ -76,7 +76,7 @@ int gw_cli_presign_jsonl(FILE *in, FILE *out)
                 status = 1;
             }
         }
-        gw_vector_cleanup(&v);
+        sgn_vector_cleanup(&v);
         explicit_bzero(line, cap);
         if (rc != 0) {
             status = 2;

@@ -6,7 +6,7 @@
 
 #include <criterion/criterion.h>
 
-#include "gw_vector.h"
+#include "sgn_vector.h"
 #include "sgn.h"
 
 static char canonical[64 * 1024];
@@ -42,14 +42,14 @@ static size_t run_file(const char *name)
     cr_assert_not_null(f, "cannot open %s", path);
 
     while ((len = getline(&line, &cap, f)) > 0) {
-        struct gw_vector v;
+        struct sgn_vector v;
         struct sgn_trace trace;
         char err[256];
         char url[16384];
         char msg[8192];
         size_t url_len;
 
-        if (gw_vector_parse(&v, line, (size_t)len, err, sizeof(err)) != 0) {
+        if (sgn_vector_parse(&v, line, (size_t)len, err, sizeof(err)) != 0) {
             cr_assert_fail("%s: %s: %s", name, v.id != NULL ? v.id : "?", err);
         }
         cr_assert_not_null(v.url_strict, "%s: %s has no url_strict", name, v.id);
@@ -94,7 +94,7 @@ static size_t run_file(const char *name)
             cr_assert_str_eq(url2, url, "%s: %s: cached key gives another URL", name, v.id);
             sgn_signing_key_wipe(&key);
         }
-        gw_vector_cleanup(&v);
+        sgn_vector_cleanup(&v);
         count++;
     }
     free(line);
