@@ -102,6 +102,8 @@ static const char *status_text(unsigned status)
     switch (status) {
     case 200:
         return "200 OK";
+    case 204:
+        return "204 No Content";
     case 302:
         return "302 Found";
     case 307:
@@ -122,6 +124,8 @@ static const char *status_text(unsigned status)
         return "431 Request Header Fields Too Large";
     case 503:
         return "503 Service Unavailable";
+    case 501:
+        return "501 Not Implemented";
     case 505:
         return "505 HTTP Version Not Supported";
     default:
@@ -159,11 +163,16 @@ static void head(struct gw_ctx *c, struct sgn_buf *out, unsigned status, int64_t
     sgn_buf_lit(out, "\r\n");
 }
 
+/* tail writes the headers that end every response and the empty line. A 204 has no Content-Length (RFC 9110 section
+ * 8.6). */
 static void tail(struct sgn_buf *out, const struct gw_answer *a, const struct gw_request *req, size_t body_len)
 {
-    sgn_buf_lit(out, "Content-Length: ");
-    sgn_buf_u64(out, body_len);
-    sgn_buf_lit(out, "\r\nX-Request-Id: ");
+    if (a->status != 204) {
+        sgn_buf_lit(out, "Content-Length: ");
+        sgn_buf_u64(out, body_len);
+        sgn_buf_lit(out, "\r\n");
+    }
+    sgn_buf_lit(out, "X-Request-Id: ");
     sgn_buf_append(out, a->request_id, strlen(a->request_id));
     if (a->close) {
         sgn_buf_lit(out, "\r\nConnection: close");
@@ -212,12 +221,24 @@ static void reply_error(struct gw_ctx *c, const struct gw_request *req, unsigned
     plain(c, req, status, text, n, "text/plain; charset=utf-8", now, out, a);
 }
 
-void gw_handle_error(struct gw_ctx *c, unsigned status, const char *reason, int64_t now, struct sgn_buf *out, struct gw_answer *a)
+void gw_handle_error(struct gw_ctx *c, const struct gw_request *partial, unsigned status, const char *reason, int64_t now,
+                     struct sgn_buf *out, struct gw_answer *a)
 {
     memset(a, 0, sizeof(*a));
     put_request_id(c, a);
     a->close = true;
-    reply_error(c, NULL, status, reason, now, out, a);
+    reply_error(c, partial, status, reason, now, out, a);
+}
+
+/* reply_options answers `OPTIONS *`, a question about the server as a whole (RFC 9110 section 9.3.7). */
+static void reply_options(struct gw_ctx *c, const struct gw_request *req, int64_t now, struct sgn_buf *out, struct gw_answer *a)
+{
+    size_t start = out->len;
+    a->status = 204;
+    head(c, out, 204, now);
+    sgn_buf_lit(out, "Allow: GET, HEAD, OPTIONS\r\n");
+    tail(out, a, req, 0);
+    a->bytes = out->len - start;
 }
 
 static bool view_eq(struct gw_view v, const char *s)
@@ -306,16 +327,27 @@ void gw_handle(struct gw_ctx *c, const struct gw_request *req, int64_t now, bool
 
     if (req->has_body) {
         a->close = true; /* the body is not read, so the connection cannot be reused */
+    }
+    if (!gw_http_method_known(req->method)) {
+        reply_error(c, req, 501, "method not implemented", now, out, a);
+        return;
+    }
+    if (req->has_body) {
         reply_error(c, req, 413, "request bodies are not accepted", now, out, a);
         return;
     }
-    /* Origin form only: an absolute-form or `//host` target must not be taken as a host. */
-    if (req->target.len == 0 || req->target.base[0] != '/' || (req->target.len > 1 && req->target.base[1] == '/')) {
-        reply_error(c, req, 400, "request target must be an absolute path", now, out, a);
+    if (req->form == GW_TARGET_ASTERISK) {
+        reply_options(c, req, now, out, a);
         return;
     }
-    if (memchr(req->target.base, '#', req->target.len) != NULL) {
-        reply_error(c, req, 400, "fragment in request target", now, out, a);
+    if (req->form == GW_TARGET_AUTHORITY) {
+        reply_error(c, req, 405, "method not allowed", now, out, a);
+        return;
+    }
+    /* The path, of the origin or the absolute form (whose authority is never used): a `//host` path must not be taken
+     * for a host by anything downstream. */
+    if (req->path.len > 1 && req->path.base[1] == '/') {
+        reply_error(c, req, 400, "request target must be an absolute path", now, out, a);
         return;
     }
     if (view_eq(req->path, cfg->health_path) || view_eq(req->path, cfg->metrics_path)) {

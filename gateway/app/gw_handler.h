@@ -81,8 +81,10 @@ struct gw_answer {
  * `Connection: close` (last request on the connection, or shutting down). */
 void gw_handle(struct gw_ctx *c, const struct gw_request *req, int64_t now, bool close, struct sgn_buf *out, struct gw_answer *a);
 
-/* gw_handle_error writes a plain error response (a parse failure or a timeout) that closes the connection. */
-void gw_handle_error(struct gw_ctx *c, unsigned status, const char *reason, int64_t now, struct sgn_buf *out, struct gw_answer *a);
+/* gw_handle_error writes a plain error response (a parse failure or a timeout) that closes the connection. `partial`
+ * is what the parser read before it failed (NULL when nothing): a HEAD request gets no body. */
+void gw_handle_error(struct gw_ctx *c, const struct gw_request *partial, unsigned status, const char *reason, int64_t now,
+                     struct sgn_buf *out, struct gw_answer *a);
 
 /* gw_presign_key presigns `method` for the decoded key in c->key through `route` at `now` (Unix seconds) into c->url.
  * Returns NULL and the URL's length, or a one-line reason and the HTTP status to answer with. */

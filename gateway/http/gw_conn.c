@@ -422,7 +422,7 @@ static bool process(struct gw_conn *c, bool drained)
                 break;
             }
             if (r == GW_PARSE_ERROR) {
-                gw_handle_error(&lp->ctx, req.status, req.reason, tv.tv_sec, &out, &a);
+                gw_handle_error(&lp->ctx, &req, req.status, req.reason, tv.tv_sec, &out, &a);
                 account(c, NULL, &a);
                 c->close_after = true;
                 off = c->in_len;
@@ -639,7 +639,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     struct timeval tv;
     event_base_gettimeofday_cached(lp->base, &tv);
     sgn_buf_init(&out, lp->out, sizeof(lp->out));
-    gw_handle_error(&lp->ctx, 408, "request header timeout", tv.tv_sec, &out, &a);
+    gw_handle_error(&lp->ctx, NULL, 408, "request header timeout", tv.tv_sec, &out, &a);
     account(c, NULL, &a);
     c->close_after = true;
     c->in_len = 0;

@@ -40,6 +40,55 @@ static void check_reason(const char *reason)
     }
 }
 
+/* check_target: the target's form decides the path: origin is path ['?' query] == target; absolute is
+ * scheme "://" authority, then the same (an empty path reads "/"); asterisk and authority have none. */
+static void check_target(const struct gw_request *r)
+{
+    const char *t = r->target.base;
+    const char *end = t + r->target.len;
+    const char *rest = t;
+
+    switch (r->form) {
+    case GW_TARGET_ORIGIN:
+        CHECK(t[0] == '/' && r->path.base == t);
+        break;
+    case GW_TARGET_ABSOLUTE: {
+        const char *sep = memchr(t, ':', r->target.len);
+        CHECK(sep != NULL && end - sep >= 3 && memcmp(sep, "://", 3) == 0);
+        rest = sep + 3;
+        while (rest < end && *rest != '/' && *rest != '?') {
+            rest++;
+        }
+        CHECK(gw_http_authority_valid((struct gw_view){sep + 3, (size_t)(rest - sep - 3)}));
+        CHECK(r->path.len > 0 && r->path.base[0] == '/');
+        if (rest == end || *rest != '/') {
+            CHECK(r->path.len == 1); /* the empty path */
+            CHECK(r->query.len == 0 || r->query.base == rest + 1);
+            return;
+        }
+        CHECK(r->path.base == rest);
+        break;
+    }
+    case GW_TARGET_ASTERISK:
+        CHECK(r->target.len == 1 && t[0] == '*' && r->method.len == 7 && memcmp(r->method.base, "OPTIONS", 7) == 0);
+        CHECK(r->path.len == 0 && r->query.len == 0);
+        return;
+    case GW_TARGET_AUTHORITY:
+        CHECK(r->method.len == 7 && memcmp(r->method.base, "CONNECT", 7) == 0 && gw_http_authority_valid(r->target));
+        CHECK(r->path.len == 0 && r->query.len == 0);
+        return;
+    default:
+        abort();
+    }
+    CHECK(r->path.base + r->path.len <= end && memchr(r->path.base, '?', r->path.len) == NULL);
+    if (r->path.base + r->path.len < end) {
+        CHECK(r->path.base[r->path.len] == '?');
+        CHECK(r->query.base == r->path.base + r->path.len + 1 && r->query.base + r->query.len == end);
+    } else {
+        CHECK(r->query.len == 0);
+    }
+}
+
 static void check_result(enum gw_parse st, const struct gw_request *r, const char *buf, size_t len,
                          const struct gw_http_limits *lim)
 {
@@ -49,7 +98,7 @@ static void check_result(enum gw_parse st, const struct gw_request *r, const cha
         CHECK(len < lim->max_header_bytes);
         return;
     case GW_PARSE_ERROR:
-        CHECK(r->status == 400 || r->status == 414 || r->status == 431 || r->status == 505);
+        CHECK(r->status == 400 || r->status == 414 || r->status == 431 || r->status == 501 || r->status == 505);
         check_reason(r->reason);
         return;
     case GW_PARSE_DONE:
@@ -63,25 +112,19 @@ static void check_result(enum gw_parse st, const struct gw_request *r, const cha
     CHECK(r->head_len >= 2 &&
           (buf[r->head_len - 2] == '\n' || (buf[r->head_len - 2] == '\r' && r->head_len >= 3 && buf[r->head_len - 3] == '\n')));
     CHECK(inside(r->method, buf, r->head_len) && inside(r->target, buf, r->head_len));
-    CHECK(inside(r->path, buf, r->head_len) && inside(r->query, buf, r->head_len));
+    CHECK(inside(r->query, buf, r->head_len));
     CHECK(r->method.len > 0 && r->method.len <= 32);
     for (size_t i = 0; i < r->method.len; i++) {
         CHECK(is_tchar((unsigned char)r->method.base[i]));
     }
-    CHECK(r->target.len > 0 && r->target.len <= lim->max_uri_bytes);
+    CHECK(r->target.len > 0 && r->target.len <= lim->max_uri_bytes && memchr(r->target.base, '#', r->target.len) == NULL);
     for (size_t i = 0; i < r->target.len; i++) {
         unsigned char c = (unsigned char)r->target.base[i];
         CHECK(c > 0x20 && c != 0x7f);
     }
-    /* path + ['?' query] == target */
-    CHECK(r->path.base == r->target.base && r->path.len <= r->target.len);
-    CHECK(memchr(r->path.base, '?', r->path.len) == NULL);
-    if (r->path.len < r->target.len) {
-        CHECK(r->target.base[r->path.len] == '?');
-        CHECK(r->query.base == r->target.base + r->path.len + 1 && r->query.len == r->target.len - r->path.len - 1);
-    } else {
-        CHECK(r->query.len == 0);
-    }
+    check_target(r);
+    CHECK(r->host.len == 0 || inside(r->host, buf, r->head_len));
+    CHECK(gw_http_authority_valid(r->host));
     CHECK(r->minor == 0 || r->minor == 1);
     CHECK(r->n_headers <= lim->max_headers);
     CHECK(r->status == 0 && r->reason == NULL);

@@ -136,3 +136,76 @@ Test(gw_http, exact_limit_is_accepted)
     cr_assert_eq(gw_http_parse(&r, buf, sizeof(buf), &lim), GW_PARSE_DONE, "a head of exactly max_header_bytes fits");
     cr_assert_eq(r.head_len, sizeof(buf));
 }
+
+Test(gw_http, target_forms)
+{
+    struct gw_request r;
+    cr_assert_eq(parse(&r, "GET http://h.example:8080/files/a?b=c HTTP/1.1\r\nHost: x\r\n\r\n"), GW_PARSE_DONE);
+    cr_assert_eq(r.form, GW_TARGET_ABSOLUTE);
+    cr_assert_eq(r.path.len, 8);
+    cr_assert_eq(memcmp(r.path.base, "/files/a", 8), 0);
+    cr_assert_eq(r.query.len, 3);
+    cr_assert_eq(memcmp(r.query.base, "b=c", 3), 0);
+    cr_assert_eq(parse(&r, "GET http://h?q HTTP/1.1\r\nHost: x\r\n\r\n"), GW_PARSE_DONE);
+    cr_assert_eq(r.path.len, 1, "an empty path is /");
+    cr_assert_eq(r.path.base[0], '/');
+    cr_assert_eq(r.query.len, 1);
+    cr_assert_eq(parse(&r, "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"), GW_PARSE_DONE);
+    cr_assert_eq(r.form, GW_TARGET_ASTERISK);
+    cr_assert_eq(r.path.len, 0);
+    cr_assert_eq(parse(&r, "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n"), GW_PARSE_DONE);
+    cr_assert_eq(r.form, GW_TARGET_AUTHORITY);
+    cr_assert_eq(parse(&r, "GET /a HTTP/1.1\r\nHost: [::1]:80\r\n\r\n"), GW_PARSE_DONE);
+    cr_assert_eq(r.form, GW_TARGET_ORIGIN);
+    cr_assert_eq(r.host.len, 8);
+    expect_error("GET h:443 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "malformed request target");
+    expect_error("GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400, "'*' is a request target for OPTIONS only");
+    expect_error("GET http:/x HTTP/1.1\r\nHost: x\r\n\r\n", 400, "malformed request target");
+    expect_error("GET http:///a HTTP/1.1\r\nHost: x\r\n\r\n", 400, "invalid authority in request target");
+    expect_error("GET mailto://x/a HTTP/1.1\r\nHost: x\r\n\r\n", 400, "request target has a scheme other than http or https");
+    expect_error("GET http://ev.#a/b HTTP/1.1\r\nHost: x\r\n\r\n", 400, "fragment in request target");
+    expect_error("GET /a#b HTTP/1.1\r\nHost: x\r\n\r\n", 400, "fragment in request target");
+}
+
+Test(gw_http, authority_grammar)
+{
+    static const char *const good[] = {"",      "a",      "a.b-c_d~e",         "a%20b",    "!$&'()*+,;=", "1.2.3.4:0", "x:65535",
+                                       "[::1]", "[::1]:", "[2001:db8::1]:443", "[v7.a:b]", "x:"};
+    static const char *const bad[] = {"a b", "a/b",   "a@b",   "a%2",    "a%zz",  "x:65536", "x:000001", "x:a", "[::1", "[::g]",
+                                      "[]",  "[v.x]", "[v1.]", "[::1]x", "a:1:2", "a\"b",    "a?b",      "a#b", "a[b]"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        cr_assert(gw_http_authority_valid((struct gw_view){good[i], strlen(good[i])}), "refused: %s", good[i]);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert(!gw_http_authority_valid((struct gw_view){bad[i], strlen(bad[i])}), "accepted: %s", bad[i]);
+    }
+    expect_error("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "invalid Host header");
+}
+
+Test(gw_http, transfer_codings)
+{
+    struct gw_request r;
+    cr_assert_eq(parse(&r, "POST /f HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n"), GW_PARSE_DONE);
+    cr_assert(r.has_body);
+    cr_assert_eq(parse(&r, "POST /f HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ,chunked;x=1 ,\r\n\r\n"), GW_PARSE_DONE);
+    cr_assert(r.has_body);
+    expect_error("GET /f HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "unsupported transfer coding");
+    expect_error("GET /f HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: br\r\n\r\n", 501,
+                 "unsupported transfer coding");
+    expect_error("GET /f HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400,
+                 "chunked must be the last transfer coding, once");
+    expect_error("GET /f HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n\r\n", 400, "malformed Transfer-Encoding");
+    expect_error("GET /f HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked x\r\n\r\n", 400, "malformed Transfer-Encoding");
+    expect_error("GET /f HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nContent-Length: 1\r\n\r\n", 400,
+                 "both Transfer-Encoding and Content-Length");
+}
+
+Test(gw_http, known_methods)
+{
+    cr_assert(gw_http_method_known((struct gw_view){"GET", 3}));
+    cr_assert(gw_http_method_known((struct gw_view){"PATCH", 5}));
+    cr_assert(!gw_http_method_known((struct gw_view){"get", 3}), "methods are case-sensitive");
+    cr_assert(!gw_http_method_known((struct gw_view){"BREW", 4}));
+    struct gw_request r;
+    cr_assert_eq(parse(&r, "BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n"), GW_PARSE_DONE, "legal syntax parses; the handler says 501");
+}
