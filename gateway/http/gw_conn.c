@@ -264,7 +264,7 @@ void gw_loop_flush_log(struct gw_loop *lp)
 
 /* ---- the access log ---- */
 
-static void log_access(struct gw_conn *c, const struct gw_request *req, const struct gw_answer *a, uint64_t us, int64_t now_us)
+static void log_access(struct gw_conn *c, const struct gw_req *r, const struct gw_answer *a, uint64_t us, int64_t now_us)
 {
     struct gw_loop *lp = c->loop;
     struct sgn_buf b;
@@ -292,24 +292,24 @@ static void log_access(struct gw_conn *c, const struct gw_request *req, const st
     sgn_buf_lit(&b, "\",\"client\":\"");
     sgn_buf_append(&b, c->client, strlen(c->client));
     sgn_buf_lit(&b, "\",\"method\":");
-    if (req != NULL) {
-        gw_json_str(&b, req->method.base, req->method.len, false);
+    if (r != NULL) {
+        gw_json_str(&b, r->method.base, r->method.len, false);
     } else {
         sgn_buf_lit(&b, "null");
     }
     sgn_buf_lit(&b, ",\"route\":");
-    if (a->route != NULL) {
-        gw_json_str(&b, a->route->prefix, a->route->prefix_len, false);
+    if (r != NULL && r->route != NULL) {
+        gw_json_str(&b, r->route->prefix, r->route->prefix_len, false);
     } else {
         sgn_buf_lit(&b, "null");
     }
     sgn_buf_lit(&b, ",\"key\":");
-    if (a->key_len > 0) {
-        gw_json_str(&b, lp->ctx.key, a->key_len, true);
-    } else if (req != NULL) {
+    if (r != NULL && r->key_len > 0) {
+        gw_json_str(&b, r->key, r->key_len, true);
+    } else if (r != NULL) {
         /* No key: the path as sent, query cut off (it is not ours to log), bounded. */
         sgn_buf_lit(&b, "null,\"path\":");
-        gw_json_str(&b, req->path.base, req->path.len < 512 ? req->path.len : 512, false);
+        gw_json_str(&b, r->http->path.base, r->http->path.len < 512 ? r->http->path.len : 512, false);
     } else {
         sgn_buf_lit(&b, "null");
     }
@@ -329,17 +329,19 @@ static void log_access(struct gw_conn *c, const struct gw_request *req, const st
     }
 }
 
-static void account(struct gw_conn *c, const struct gw_request *req, const struct gw_answer *a)
+/* account records an answer in the metrics and the access log; `r` is NULL for an answer to no request (a parse
+ * error, a timeout), which the log shows without method, route or path. */
+static void account(struct gw_conn *c, const struct gw_req *r, const struct gw_answer *a)
 {
     struct gw_loop *lp = c->loop;
     uint64_t t = gw_now_ns();
     uint64_t us = (t - c->t_first_ns) / 1000;
 
-    gw_metrics_record(&lp->stats, a->slot, a->status, us);
+    gw_metrics_record(&lp->stats, r != NULL ? r->slot : 0, a->status, us);
     if (gw_access_enabled()) {
         struct timeval tv;
         event_base_gettimeofday_cached(lp->base, &tv);
-        log_access(c, req, a, us, (int64_t)tv.tv_sec * 1000000 + tv.tv_usec);
+        log_access(c, r, a, us, (int64_t)tv.tv_sec * 1000000 + tv.tv_usec);
     }
     c->t_first_ns = t; /* a pipelined next request starts now */
 }
@@ -416,13 +418,15 @@ static bool process(struct gw_conn *c, bool drained)
         sgn_buf_init(&out, lp->out, sizeof(lp->out));
         while (off < c->in_len && !c->close_after && sizeof(lp->out) - out.len > GW_RESPONSE_MAX) {
             struct gw_request req;
+            struct gw_req r;
             struct gw_answer a;
-            enum gw_parse r = gw_http_parse(&req, c->in + off, c->in_len - off, &lim);
-            if (r == GW_PARSE_AGAIN) {
+            enum gw_parse st = gw_http_parse(&req, c->in + off, c->in_len - off, &lim);
+            if (st == GW_PARSE_AGAIN) {
                 break;
             }
-            if (r == GW_PARSE_ERROR) {
-                gw_handle_error(&lp->ctx, &req, req.status, req.reason, tv.tv_sec, &out, &a);
+            gw_req_init(&r, &req, c->addr, c->client);
+            if (st == GW_PARSE_ERROR) {
+                gw_handle_error(&lp->ctx, &r, req.status, req.reason, tv.tv_sec, &out, &a);
                 account(c, NULL, &a);
                 c->close_after = true;
                 off = c->in_len;
@@ -431,8 +435,8 @@ static bool process(struct gw_conn *c, bool drained)
             }
             c->n_req++;
             bool last = c->n_req >= limits(lp)->max_requests_per_conn || lp->draining;
-            gw_handle(&lp->ctx, &req, tv.tv_sec, last, &out, &a);
-            account(c, &req, &a);
+            gw_handle(&lp->ctx, &r, tv.tv_sec, last, &out, &a);
+            account(c, &r, &a);
             off += req.head_len;
             answered = true;
             if (a.close) {
@@ -636,10 +640,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     /* Part of a request head and the deadline passed: answer 408 and close. */
     struct sgn_buf out;
     struct gw_answer a;
+    struct gw_req r;
     struct timeval tv;
     event_base_gettimeofday_cached(lp->base, &tv);
     sgn_buf_init(&out, lp->out, sizeof(lp->out));
-    gw_handle_error(&lp->ctx, NULL, 408, "request header timeout", tv.tv_sec, &out, &a);
+    gw_req_init(&r, NULL, c->addr, c->client);
+    gw_handle_error(&lp->ctx, &r, 408, "request header timeout", tv.tv_sec, &out, &a);
     account(c, NULL, &a);
     c->close_after = true;
     c->in_len = 0;
