@@ -244,7 +244,9 @@ struct gw_worker *gw_worker_new(unsigned id, struct gw_runtime *rt, const struct
     on_tick(-1, 0, w);
     return w;
 fail:
-    event_config_free(ec);
+    if (ec != NULL) {
+        event_config_free(ec); /* it does not take NULL: a base that failed (out of descriptors) crashed here */
+    }
     if (w != NULL) {
         gw_worker_free(w);
     }
