@@ -34,7 +34,9 @@ function usage(code) {
   --baseline BIN    also time this oss-gateway binary, as target "gateway@<its directory's name>" (an A/B of a
                     change; may be given more than once)
   --modes LIST      keepalive,close or one of them (default: both)
-  --out FILE        also write the report (markdown) and FILE.json (default: bench/out/results-<time>.md)`);
+  --out FILE        also write the report (markdown) and FILE.json (default: bench/out/results-<time>.md)
+  --results DIR     where the data (JSON, CSV) and the plots (SVG, PNG) go (default: bench/results, which is
+                    committed; with --quick, bench/out/plots)`);
     process.exit(code);
 }
 
@@ -72,6 +74,8 @@ for (let i = 2; i < process.argv.length; i++) {
         opt.modes = v().split(',');
     } else if (a === '--out') {
         opt.out = path.resolve(v());
+    } else if (a === '--results') {
+        opt.results = path.resolve(v());
     } else if (a === '--help' || a === '-h') {
         usage(0);
     } else {
@@ -732,33 +736,37 @@ async function partCompare() {
 
 async function partIdle() {
     const n = opt.idle;
-    log(`RSS with ${n} idle keep-alive connections`);
+    // RSS at a few counts up to n, each from a fresh server, so the plot shows how memory grows with idle connections.
+    const counts = [...new Set([Math.round(n / 10), Math.round(n / 2), n].filter(c => c > 0))];
+    log(`RSS with ${counts.join(', ')} idle keep-alive connections`);
     const rows = [];
     const gw0 = await startGateway('gw-url');
     const fixedUrl = (await get(gw0.port, KEYS[0].path)).headers.location;
     await stopProc(gw0.pid);
     for (const start of [() => startGateway('gateway'), () => startNginx('nginx', fixedUrl, { conns: 30000 }), () => startPeer('node+ali-oss')]) {
-        const t = await start();
-        await check(t);
-        const memPids = t.kind === 'nginx' ? t.workerPids() : [t.pid];
-        const before = memPids.reduce((a, p) => a + statusKiB(p, 'VmRSS'), 0);
-        const c = await startProc(`idle-client-${t.name}`, 'taskset', ['-c', CLIENT_CPU, process.execPath, path.join(HERE, 'client.js'), 'idle', '--port', String(t.port), '--n', String(n), '--paths', PATHS], {
-            ready: /ready (\d+) (\d+)/,
-            stream: 'stdout',
-            timeoutMs: 180000,
-        });
-        await sleep(1000);
-        const open = Number(c.match[1]);
-        const failed = Number(c.match[2]);
-        const rss = memPids.reduce((a, p) => a + statusKiB(p, 'VmRSS'), 0);
-        const hwm = memPids.reduce((a, p) => a + statusKiB(p, 'VmHWM'), 0);
-        await stopProc(c.pid);
-        await stopProc(t.pid);
-        rows.push({ target: t.name, open, failed, before, rss, hwm });
-        log(`${t.name}: ${open} open (${failed} failed): RSS ${mib(before)} -> ${mib(rss)} MiB, peak ${mib(hwm)} MiB`);
+        for (const count of counts) {
+            const t = await start();
+            await check(t);
+            const memPids = t.kind === 'nginx' ? t.workerPids() : [t.pid];
+            const before = memPids.reduce((a, p) => a + statusKiB(p, 'VmRSS'), 0);
+            const c = await startProc(`idle-client-${t.name}`, 'taskset', ['-c', CLIENT_CPU, process.execPath, path.join(HERE, 'client.js'), 'idle', '--port', String(t.port), '--n', String(count), '--paths', PATHS], {
+                ready: /ready (\d+) (\d+)/,
+                stream: 'stdout',
+                timeoutMs: 180000,
+            });
+            await sleep(1000);
+            const open = Number(c.match[1]);
+            const failed = Number(c.match[2]);
+            const rss = memPids.reduce((a, p) => a + statusKiB(p, 'VmRSS'), 0);
+            const hwm = memPids.reduce((a, p) => a + statusKiB(p, 'VmHWM'), 0);
+            await stopProc(c.pid);
+            await stopProc(t.pid);
+            rows.push({ target: t.name, count, open, failed, before, rss, hwm });
+            log(`${t.name}: ${open} open (${failed} failed): RSS ${mib(before)} -> ${mib(rss)} MiB, peak ${mib(hwm)} MiB`);
+        }
     }
     report.parts.idle = rows;
-    md.push(`## ${n} idle keep-alive connections (each sent one request, then idles)`, '', '| target | connections held | RSS before | RSS holding them | peak RSS | per connection |', '|---|---|---|---|---|---|');
+    md.push(`## Idle keep-alive connections (each sent one request, then idles)`, '', '| target | connections held | RSS before | RSS holding them | peak RSS | per connection |', '|---|---|---|---|---|---|');
     for (const r of rows) {
         md.push(`| ${r.target} | ${r.open}${r.failed ? ` (${r.failed} refused)` : ''} | ${mib(r.before)} MiB | ${mib(r.rss)} MiB | ${mib(r.hwm)} MiB | ${(((r.rss - r.before) * 1024) / Math.max(1, r.open)).toFixed(0)} B |`);
     }
@@ -910,6 +918,13 @@ async function main() {
     fs.writeFileSync(out, text + '\n');
     fs.writeFileSync(`${out}.json`, JSON.stringify(report, null, 1) + '\n');
     log(`written ${out} and ${out}.json`);
+    const results = opt.results || path.join(HERE, opt.quick ? path.join('out', 'plots') : 'results');
+    const p = await run(process.execPath, [path.join(HERE, 'plot.js'), `${out}.json`, results], { timeoutMs: 120000 });
+    if (p.code !== 0) {
+        throw new Error(`plot.js failed: ${p.out}${p.err}`);
+    }
+    fs.copyFileSync(out, path.join(results, 'results.md'));
+    log(`data and plots in ${results}`);
 }
 
 main()

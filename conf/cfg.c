@@ -1,4 +1,4 @@
-/* cfg.c: freeing a config, matching routes, error texts. */
+/* cfg.c: freeing a config, matching routes, status texts. */
 #include "cfg.h"
 
 #include <stdio.h>
@@ -47,6 +47,12 @@ void cfg_free(struct cfg_config *cfg)
     if (cfg == NULL) {
         return;
     }
+    cfg_config_cleanup(cfg);
+    free(cfg);
+}
+
+void cfg_config_cleanup(struct cfg_config *cfg)
+{
     for (size_t i = 0; i < cfg->n_listen; i++) {
         free(cfg->listen[i].host);
     }
@@ -79,7 +85,6 @@ void cfg_free(struct cfg_config *cfg)
     free(cfg->health_path);
     free(cfg->metrics_path);
     free(cfg->path);
-    free(cfg);
 }
 
 const struct cfg_route *cfg_route_match(const struct cfg_config *cfg, const char *path, size_t len)
@@ -95,46 +100,6 @@ const struct cfg_route *cfg_route_match(const struct cfg_config *cfg, const char
         }
     }
     return NULL;
-}
-
-void cfg_error_vset(struct cfg_error *err, const char *name, size_t line, size_t col, const char *fmt, va_list ap)
-{
-    size_t cap = sizeof(err->msg);
-    int n;
-
-    if (line > 0) {
-        n = snprintf(err->msg, cap, "%s:%zu:%zu: ", name, line, col);
-    } else {
-        n = snprintf(err->msg, cap, "%s: ", name);
-    }
-    if (n < 0) {
-        err->msg[0] = '\0';
-        return;
-    }
-    if ((size_t)n >= cap - 1) {
-        return; /* the name alone filled the buffer; it stays cut at the end */
-    }
-    size_t used = (size_t)n;
-    int m = vsnprintf(err->msg + used, cap - used, fmt, ap);
-    if (m < 0) {
-        err->msg[used] = '\0';
-    }
-    /* Keep the message on one line whatever a value held. */
-    for (size_t i = 0; err->msg[i] != '\0'; i++) {
-        unsigned char c = (unsigned char)err->msg[i];
-        if (c < 0x20 || c == 0x7f) {
-            err->msg[i] = '?';
-        }
-    }
-}
-
-void cfg_error_set(struct cfg_error *err, const char *name, size_t line, size_t col, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    cfg_error_vset(err, name, line, col, fmt, ap);
-    va_end(ap);
 }
 
 const char *cfg_getenv(const struct cfg_env *env, const char *name)

@@ -1,8 +1,9 @@
 /* cfg_internal.h: what the files of conf/ share. Not installed, not for other modules.
  *
  * cfg_load.c turns YAML text into a small tree of struct cfg_node (the only file that sees libyaml), cfg_schema.c
- * checks that tree against the schema and builds the struct cfg_config, cfg_cred.c resolves credential sets, and
- * cfg_value.c holds the pure value parsers that the tests call directly. */
+ * describes the schema as tables (one row per key) that cfg_engine.c (cfg_engine.h) checks the tree against while it
+ * builds the struct cfg_config, cfg_cred.c resolves credential sets, and cfg_value.c holds the pure value parsers that
+ * the tests call directly. */
 #ifndef CFG_INTERNAL_H
 #define CFG_INTERNAL_H
 
@@ -76,6 +77,14 @@ struct cfg_cred_spec {
 enum cfg_status cfg_cred_resolve(struct cfg_credentials *out, const struct cfg_source *src, const struct cfg_cred_spec *spec,
                                  const struct cfg_env *env, struct cfg_error *err);
 
+/* cfg_parse_tree parses `len` bytes at `buf` into a new tree in `*out` (NULL for an empty stream; free with
+ * cfg_node_free), refusing anchors, aliases, tags, a second document and the bounds of cfg.h; `name` is for messages
+ * (cfg_load.c). */
+enum cfg_status cfg_parse_tree(struct cfg_node **out, const char *name, const char *buf, size_t len, struct cfg_error *err);
+
+/* cfg_config_cleanup frees what `cfg` holds (wiping secrets), not `cfg` itself (cfg.c). */
+void cfg_config_cleanup(struct cfg_config *cfg);
+
 /* cfg_node_free wipes every scalar of the tree at `n` and frees it. NULL is allowed. */
 void cfg_node_free(struct cfg_node *n);
 
@@ -83,7 +92,7 @@ void cfg_node_free(struct cfg_node *n);
 enum cfg_status cfg_build(struct cfg_config **out, const struct cfg_source *src, const struct cfg_node *root,
                           const struct cfg_env *env, struct cfg_error *err);
 
-/* cfg_error_vset writes `name:line:col: message` into `err` (`name: message` when line is 0), truncating. */
+/* cfg_error_vset writes `name:line:col: message` into `err` (`name: message` when line is 0), truncating (cfg_engine.c). */
 void cfg_error_vset(struct cfg_error *err, const char *name, size_t line, size_t col, const char *fmt, va_list ap)
     __attribute__((format(printf, 5, 0)));
 void cfg_error_set(struct cfg_error *err, const char *name, size_t line, size_t col, const char *fmt, ...)
@@ -120,6 +129,19 @@ void cfg_fmt_size(char *out, size_t cap, uint64_t bytes);
 
 /* cfg_bucket_valid: 3..63 of [a-z0-9-], neither starting nor ending with '-'. */
 bool cfg_bucket_valid(const char *s, size_t len);
+
+/* cfg_region_valid: 1..63 of [a-z0-9-], neither starting nor ending with '-'. */
+bool cfg_region_valid(const char *s, size_t len);
+
+/* cfg_endpoint_valid: host[:port], a lowercase DNS name or IPv4 address, or [IPv6]; port 1..65535; nothing else. */
+bool cfg_endpoint_valid(const char *s, size_t len);
+
+/* cfg_media_type_valid: type/subtype, optionally with parameters, printable ASCII only (it is signed into a URL and
+ * sent back). */
+bool cfg_media_type_valid(const char *s, size_t len);
+
+/* cfg_referrer_policy_valid: one Referrer-Policy token (no-referrer, origin, ...); `s` is NUL-terminated. */
+bool cfg_referrer_policy_valid(const char *s);
 
 /* cfg_path_valid: starts with '/', only RFC 3986 pchar bytes without '%', no empty, "." or ".." segment. */
 bool cfg_path_valid(const char *s, size_t len);

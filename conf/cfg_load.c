@@ -213,7 +213,7 @@ static void wipe_event(yaml_event_t *ev)
     yaml_event_delete(ev);
 }
 
-static enum cfg_status parse_tree(struct cfg_node **out, const char *name, const char *buf, size_t len, struct cfg_error *err)
+enum cfg_status cfg_parse_tree(struct cfg_node **out, const char *name, const char *buf, size_t len, struct cfg_error *err)
 {
     yaml_parser_t parser;
     yaml_event_t ev;
@@ -302,7 +302,7 @@ static enum cfg_status load_source(struct cfg_config **out, const struct cfg_sou
         cfg_error_set(err, src->name, 0, 0, "larger than %d bytes", CFG_MAX_FILE_BYTES);
         return CFG_ERR_SYNTAX;
     }
-    st = parse_tree(&root, src->name, buf, len, err);
+    st = cfg_parse_tree(&root, src->name, buf, len, err);
     if (st != CFG_OK) {
         goto cleanup;
     }

@@ -1,6 +1,7 @@
 /* cfg_value.c: pure parsers for the value forms of the schema. No allocation, no I/O. */
 #include "cfg_internal.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -149,6 +150,98 @@ bool cfg_bucket_valid(const char *s, size_t len)
 }
 
 /* RFC 3986 pchar without pct-encoded: unreserved, sub-delims, ':' and '@'. */
+bool cfg_region_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-') {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool cfg_endpoint_valid(const char *s, size_t len)
+{
+    size_t host_len = len;
+    const char *colon = NULL;
+    uint64_t port = 0;
+
+    if (len > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', len);
+        char tmp[64];
+        unsigned char addr[16];
+        size_t hl = close != NULL ? (size_t)(close - s - 1) : 0;
+        if (close == NULL || hl == 0 || hl >= sizeof(tmp)) {
+            return false;
+        }
+        memcpy(tmp, s + 1, hl);
+        tmp[hl] = '\0';
+        if (inet_pton(AF_INET6, tmp, addr) != 1) {
+            return false;
+        }
+        host_len = (size_t)(close - s) + 1;
+        if (host_len == len) {
+            return true;
+        }
+        colon = s + host_len;
+        if (*colon != ':') {
+            return false;
+        }
+    } else {
+        colon = memchr(s, ':', len);
+        if (colon != NULL) {
+            host_len = (size_t)(colon - s);
+        }
+        if (host_len == 0 || host_len > CFG_MAX_HOST || s[0] == '.' || s[0] == '-' || s[host_len - 1] == '.' ||
+            s[host_len - 1] == '-') {
+            return false;
+        }
+        for (size_t i = 0; i < host_len; i++) {
+            char ch = s[i];
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.') ||
+                (ch == '.' && s[i + 1] == '.')) {
+                return false;
+            }
+        }
+        if (colon == NULL) {
+            return true;
+        }
+    }
+    return cfg_parse_uint(colon + 1, len - host_len - 1, &port) && port >= 1 && port <= 65535;
+}
+
+bool cfg_media_type_valid(const char *s, size_t len)
+{
+    const char *slash = memchr(s, '/', len);
+
+    if (slash == NULL || slash == s || slash + 1 == s + len || slash[1] == ';' || slash[1] == ' ') {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch > 0x7e) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool cfg_referrer_policy_valid(const char *s)
+{
+    static const char *const tokens[] = {
+        "no-referrer",   "no-referrer-when-downgrade",      "origin",    "origin-when-cross-origin", "same-origin",
+        "strict-origin", "strict-origin-when-cross-origin", "unsafe-url"};
+    for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
+        if (strcmp(s, tokens[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool is_pchar(char c)
 {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c)) {

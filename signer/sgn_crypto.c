@@ -132,12 +132,34 @@ void sgn_hmac_sha256(uint8_t out[SGN_SHA256_LEN], const void *key, size_t key_le
     sgn_hmac_final(&h, out);
 }
 
+void sgn_hmac_sha256_pads(struct sgn_hash *ipad, struct sgn_hash *opad, const void *key, size_t key_len)
+{
+    struct sgn_hmac h;
+
+    hmac_init(&h, 0, key, key_len);
+    *ipad = h.inner;
+    *opad = h.outer;
+    OPENSSL_cleanse(&h, sizeof(h));
+}
+
+void sgn_hmac_sha256_resume(uint8_t out[SGN_SHA256_LEN], const struct sgn_hash *ipad, const struct sgn_hash *opad, const void *msg,
+                            size_t msg_len)
+{
+    struct sgn_hmac h;
+
+    h.inner = *ipad; /* a context is plain data in BoringSSL and OpenSSL alike: a copy resumes it */
+    h.outer = *opad;
+    h.sha1 = 0;
+    sgn_hmac_update(&h, msg, msg_len);
+    sgn_hmac_final(&h, out);
+}
+
 void sgn_cleanse(void *p, size_t len)
 {
     OPENSSL_cleanse(p, len);
 }
 
-int sgn_ct_equal(const void *a, const void *b, size_t len)
+bool sgn_ct_equal(const void *a, const void *b, size_t len)
 {
     return CRYPTO_memcmp(a, b, len) == 0;
 }

@@ -7,13 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sgn.h" /* struct sgn_hash: storage for one context */
+
 #define SGN_SHA256_LEN 32
 #define SGN_SHA1_LEN 20
-
-/* struct sgn_hash is storage for one SHA-256 or SHA-1 context; sgn_crypto.c checks the size at compile time. */
-struct sgn_hash {
-    _Alignas(16) unsigned char state[128];
-};
 
 void sgn_sha256_init(struct sgn_hash *h);
 void sgn_sha256_update(struct sgn_hash *h, const void *data, size_t len);
@@ -37,10 +34,14 @@ void sgn_hmac_final(struct sgn_hmac *h, uint8_t *out);
 /* sgn_hmac_sha256 is the one-shot HMAC-SHA256 of `msg` under `key`. */
 void sgn_hmac_sha256(uint8_t out[SGN_SHA256_LEN], const void *key, size_t key_len, const void *msg, size_t msg_len);
 
+/* sgn_hmac_sha256_pads writes the HMAC-SHA256 midstates of `key`: the SHA-256 states after its inner and outer pad
+ * blocks. sgn_hmac_sha256_resume then computes the HMAC of `msg` from them, as sgn_hmac_sha256 would with `key`, but
+ * without hashing the two pad blocks again. The midstates are key material: wipe them with sgn_cleanse. */
+void sgn_hmac_sha256_pads(struct sgn_hash *ipad, struct sgn_hash *opad, const void *key, size_t key_len);
+void sgn_hmac_sha256_resume(uint8_t out[SGN_SHA256_LEN], const struct sgn_hash *ipad, const struct sgn_hash *opad, const void *msg,
+                            size_t msg_len);
+
 /* sgn_cleanse overwrites `len` bytes at `p` in a way the compiler cannot remove. */
 void sgn_cleanse(void *p, size_t len);
-
-/* sgn_ct_equal compares `len` bytes in constant time; returns 1 when equal. */
-int sgn_ct_equal(const void *a, const void *b, size_t len);
 
 #endif

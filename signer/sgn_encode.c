@@ -21,44 +21,70 @@ const unsigned char sgn_unreserved[256] = {
 /* clang-format on */
 
 static const char upper_hex[] = "0123456789ABCDEF";
-static const char lower_hex[] = "0123456789abcdef";
+/* hex_pairs[2 * b], hex_pairs[2 * b + 1] are the lower-case hex digits of byte b: one lookup per byte. */
+static const char hex_pairs[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f"
+                                "303132333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+                                "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f"
+                                "909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+                                "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeef"
+                                "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
-void sgn_buf_enc(struct sgn_buf *b, struct sgn_view v, bool keep_slash)
+/* enc_into writes enc(v) (encPath(v) when `keep_slash`) at `o`, which has room for 3 * v.len bytes, and returns the end. */
+static char *enc_into(char *o, struct sgn_view v, bool keep_slash)
 {
     const unsigned char *p = (const unsigned char *)v.base;
     const unsigned char *end = p + v.len;
 
-    while (p < end && !b->overflow) {
-        /* Copy the longest run that needs no escaping in one append: most keys are plain ASCII. */
-        const unsigned char *run = p;
-        while (p < end && (sgn_unreserved[*p] || (keep_slash && *p == '/'))) {
-            p++;
-        }
-        if (p > run) {
-            sgn_buf_append(b, (const char *)run, (size_t)(p - run));
-        }
-        if (p < end) {
-            char esc[3] = {'%', upper_hex[*p >> 4], upper_hex[*p & 15]};
-            sgn_buf_append(b, esc, 3);
-            p++;
+    for (; p < end; p++) {
+        unsigned char c = *p;
+        if (sgn_unreserved[c] || (keep_slash && c == '/')) {
+            *o++ = (char)c;
+        } else {
+            o[0] = '%';
+            o[1] = upper_hex[c >> 4];
+            o[2] = upper_hex[c & 15];
+            o += 3;
         }
     }
+    return o;
+}
+
+void sgn_buf_enc(struct sgn_buf *b, struct sgn_view v, bool keep_slash)
+{
+    if (b->overflow) {
+        return;
+    }
+    /* The usual case: room for the worst case (every byte escaped), so write in place without a check per byte. */
+    if (v.len < (b->cap - b->len) / 3) {
+        char *end = enc_into(b->base + b->len, v, keep_slash);
+        b->len = (size_t)(end - b->base);
+        b->base[b->len] = '\0';
+        return;
+    }
+    /* Near the end of the buffer: byte by byte, so that what fits is written and the overflow is exact. */
+    for (size_t i = 0; i < v.len && !b->overflow; i++) {
+        char one[3];
+        size_t n = (size_t)(enc_into(one, (struct sgn_view){v.base + i, 1}, keep_slash) - one);
+        sgn_buf_append(b, one, n);
+    }
+}
+
+void sgn_hex(char *out, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        memcpy(out + 2 * i, hex_pairs + 2 * p[i], 2);
+    }
+    out[2 * n] = '\0';
 }
 
 void sgn_buf_hex(struct sgn_buf *b, const unsigned char *p, size_t n)
 {
-    char chunk[64];
-
-    while (n > 0) {
-        size_t take = n < sizeof(chunk) / 2 ? n : sizeof(chunk) / 2;
-        for (size_t i = 0; i < take; i++) {
-            chunk[2 * i] = lower_hex[p[i] >> 4];
-            chunk[2 * i + 1] = lower_hex[p[i] & 15];
-        }
-        sgn_buf_append(b, chunk, 2 * take);
-        p += take;
-        n -= take;
+    if (b->overflow || 2 * n >= b->cap - b->len) {
+        b->overflow = true;
+        return;
     }
+    sgn_hex(b->base + b->len, p, n);
+    b->len += 2 * n;
 }
 
 void sgn_buf_u64(struct sgn_buf *b, uint64_t v)
@@ -73,7 +99,8 @@ void sgn_buf_u64(struct sgn_buf *b, uint64_t v)
     sgn_buf_append(b, digits + i, sizeof(digits) - i);
 }
 
-/* enc_next yields the next byte of enc(v): `pos` walks the input, `esc` holds the rest of a pending %XX. */
+/* enc_next yields the next byte of enc(v): `p` walks the input up to `end`, `esc` holds the `n_esc` hex digits still
+ * to come of a pending %XX. */
 struct enc_iter {
     const unsigned char *p;
     const unsigned char *end;

@@ -35,10 +35,14 @@ const char *sgn_strerror(enum sgn_status st)
     return status_text[st];
 }
 
-/* One query parameter of the URL. `bare` marks an empty value, which OSS signs as the bare name (section 3, step 3). */
+/* One query parameter of the URL. `bare` marks an empty value, which OSS signs as the bare name (section 3, step 3).
+ * `ename` and `evalue` are enc(name) and enc(value) when known without encoding (nothing to escape, or encoded once
+ * already), else base NULL: the canonical request and the URL then encode them as they write them. */
 struct qparam {
     struct sgn_view name;
     struct sgn_view value;
+    struct sgn_view ename;
+    struct sgn_view evalue;
     bool bare;
 };
 
@@ -51,59 +55,66 @@ struct hparam {
 
 struct signing {
     const struct sgn_params *p;
-    struct sgn_view region;      /* p->region, less an "oss-" prefix for OSS */
-    char datetime[17];           /* YYYYMMDDTHHMMSSZ */
-    struct sgn_view host_prefix; /* "bucket." for virtual hosting, else empty */
+    struct sgn_view region; /* p->region, less an "oss-" prefix for OSS */
+    char datetime[17];      /* YYYYMMDDTHHMMSSZ */
     struct qparam q[MAX_QUERY];
     size_t n_q;
+    size_t n_own;                   /* q[0..n_own) are the mode's own parameters, added in sorted order */
+    uint8_t canon_order[MAX_QUERY]; /* q in canonical order (section 3, step 3) */
+    uint8_t url_order[MAX_QUERY];   /* q in URL order (section 3, step 6) */
     struct hparam h[MAX_SIGNED_HEADERS];
     size_t n_h;
     char credential[SGN_MAX_ID + 128];
+    char credential_enc[3 * SGN_MAX_ID + 128];
     char expires[24];
     char signed_names[MAX_SIGNED_HEADERS * (SGN_MAX_NAME + 1)];
-    size_t signed_names_len;
     char host[SGN_MAX_ENDPOINT + 72]; /* only when the host is signed */
+    struct sgn_view key_enc;          /* encPath(key), written once into the URL and read back for the canonical request */
     char signature[65];
+    bool overflow; /* a bounded piece did not fit: cannot happen within the validated bounds */
 };
 
 /* ---- input validation (section 1, section 4) ---- */
 
-static bool all_of(struct sgn_view v, bool (*ok)(unsigned char))
+/* Character classes of the validated fields, one bit each, looked up once per byte. */
+enum {
+    CLS_UPPER = 1,       /* A-Z: a method */
+    CLS_LOWER_DIGIT = 2, /* a-z 0-9: a bucket's first and last byte */
+    CLS_REGION = 4,      /* a-z 0-9 -: a region, the rest of a bucket */
+    CLS_HOST = 8,        /* A-Z a-z 0-9 - . _ : [ ]: an endpoint, host[:port] */
+    CLS_TCHAR = 16,      /* RFC 9110 tchar: a header or parameter name */
+};
+
+#define C_UP (CLS_UPPER | CLS_HOST | CLS_TCHAR)
+#define C_LD (CLS_LOWER_DIGIT | CLS_REGION | CLS_HOST | CLS_TCHAR)
+#define C_DASH (CLS_REGION | CLS_HOST | CLS_TCHAR)
+#define C_HT (CLS_HOST | CLS_TCHAR)
+#define C_H CLS_HOST
+#define C_T CLS_TCHAR
+/* clang-format off */
+static const unsigned char char_class[256] = {
+    ['!'] = C_T, ['#'] = C_T, ['$'] = C_T, ['%'] = C_T, ['&'] = C_T, ['\''] = C_T, ['*'] = C_T, ['+'] = C_T,
+    ['-'] = C_DASH, ['.'] = C_HT, ['0'] = C_LD, ['1'] = C_LD, ['2'] = C_LD, ['3'] = C_LD, ['4'] = C_LD, ['5'] = C_LD,
+    ['6'] = C_LD, ['7'] = C_LD, ['8'] = C_LD, ['9'] = C_LD, [':'] = C_H, ['A'] = C_UP, ['B'] = C_UP, ['C'] = C_UP,
+    ['D'] = C_UP, ['E'] = C_UP, ['F'] = C_UP, ['G'] = C_UP, ['H'] = C_UP, ['I'] = C_UP, ['J'] = C_UP, ['K'] = C_UP,
+    ['L'] = C_UP, ['M'] = C_UP, ['N'] = C_UP, ['O'] = C_UP, ['P'] = C_UP, ['Q'] = C_UP, ['R'] = C_UP, ['S'] = C_UP,
+    ['T'] = C_UP, ['U'] = C_UP, ['V'] = C_UP, ['W'] = C_UP, ['X'] = C_UP, ['Y'] = C_UP, ['Z'] = C_UP, ['['] = C_H,
+    [']'] = C_H, ['^'] = C_T, ['_'] = C_HT, ['`'] = C_T, ['a'] = C_LD, ['b'] = C_LD, ['c'] = C_LD, ['d'] = C_LD,
+    ['e'] = C_LD, ['f'] = C_LD, ['g'] = C_LD, ['h'] = C_LD, ['i'] = C_LD, ['j'] = C_LD, ['k'] = C_LD, ['l'] = C_LD,
+    ['m'] = C_LD, ['n'] = C_LD, ['o'] = C_LD, ['p'] = C_LD, ['q'] = C_LD, ['r'] = C_LD, ['s'] = C_LD, ['t'] = C_LD,
+    ['u'] = C_LD, ['v'] = C_LD, ['w'] = C_LD, ['x'] = C_LD, ['y'] = C_LD, ['z'] = C_LD, ['|'] = C_T, ['~'] = C_T,
+};
+/* clang-format on */
+
+/* all_of is true when every byte of `v` is in one of the classes of `mask`. */
+static bool all_of(struct sgn_view v, unsigned mask)
 {
     for (size_t i = 0; i < v.len; i++) {
-        if (!ok((unsigned char)v.base[i])) {
+        if ((char_class[(unsigned char)v.base[i]] & mask) == 0) {
             return false;
         }
     }
     return true;
-}
-
-static bool is_upper(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z';
-}
-
-static bool is_lower_digit(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-static bool is_region_char(unsigned char c)
-{
-    return is_lower_digit(c) || c == '-';
-}
-
-static bool is_host_char(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || is_lower_digit(c) || c == '-' || c == '.' || c == '_' || c == ':' || c == '[' || c == ']';
-}
-
-/* RFC 9110 tchar: what a header or parameter name may contain without being quoted. */
-static bool is_tchar(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || is_lower_digit(c) ||
-           (c != '"' && c != '(' && c != ')' && c != ',' && c != '/' && c != ':' && c != ';' && c != '<' && c != '=' && c != '>' &&
-            c != '?' && c != '@' && c != '[' && c != '\\' && c != ']' && c != '{' && c != '}' && c > 0x20 && c < 0x7f);
 }
 
 static bool is_field_value_char(unsigned char c)
@@ -111,22 +122,34 @@ static bool is_field_value_char(unsigned char c)
     return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
+static bool valid_field_value(struct sgn_view v)
+{
+    for (size_t i = 0; i < v.len; i++) {
+        if (!is_field_value_char((unsigned char)v.base[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool valid_bucket(struct sgn_view b, enum sgn_mode mode)
 {
     if (b.len < 3 || b.len > 63) {
         return false;
     }
-    if (!is_lower_digit((unsigned char)b.base[0]) || !is_lower_digit((unsigned char)b.base[b.len - 1])) {
+    if ((char_class[(unsigned char)b.base[0]] & char_class[(unsigned char)b.base[b.len - 1]] & CLS_LOWER_DIGIT) == 0) {
         return false;
     }
-    for (size_t i = 0; i < b.len; i++) {
-        unsigned char c = (unsigned char)b.base[i];
-        /* S3 also allows dots; OSS does not. */
-        if (!is_region_char(c) && !(mode == SGN_MODE_S3_V4 && c == '.')) {
-            return false;
+    /* S3 also allows dots; OSS does not. */
+    if (mode == SGN_MODE_S3_V4) {
+        for (size_t i = 0; i < b.len; i++) {
+            if ((char_class[(unsigned char)b.base[i]] & CLS_REGION) == 0 && b.base[i] != '.') {
+                return false;
+            }
         }
+        return true;
     }
-    return true;
+    return all_of(b, CLS_REGION);
 }
 
 static char lower_ascii(char c)
@@ -182,18 +205,49 @@ static bool view_ok(struct sgn_view v, size_t min, size_t max)
     return v.len >= min && v.len <= max && (v.base != NULL || v.len == 0);
 }
 
+/* validate_pairs checks the query parameters, headers and additional header names (section 1). */
+static enum sgn_status validate_pairs(const struct sgn_params *p)
+{
+    if (p->n_query > SGN_MAX_PARAMS || p->n_headers > SGN_MAX_HEADERS || p->n_additional_headers > SGN_MAX_HEADERS ||
+        (p->n_query > 0 && p->query == NULL) || (p->n_headers > 0 && p->headers == NULL) ||
+        (p->n_additional_headers > 0 && p->additional_headers == NULL)) {
+        return SGN_ERR_PARAMS;
+    }
+    for (size_t i = 0; i < p->n_query; i++) {
+        const struct sgn_pair *q = &p->query[i];
+        if (!view_ok(q->name, 1, SGN_MAX_NAME) || !view_ok(q->value, 0, SGN_MAX_VALUE) || reserved_name(p->mode, q->name)) {
+            return SGN_ERR_PARAMS;
+        }
+    }
+    for (size_t i = 0; i < p->n_headers; i++) {
+        const struct sgn_pair *h = &p->headers[i];
+        if (!view_ok(h->name, 1, SGN_MAX_NAME) || !all_of(h->name, CLS_TCHAR) || !view_ok(h->value, 0, SGN_MAX_VALUE) ||
+            !valid_field_value(h->value)) {
+            return SGN_ERR_PARAMS;
+        }
+    }
+    for (size_t i = 0; i < p->n_additional_headers; i++) {
+        struct sgn_view a = p->additional_headers[i];
+        if (!view_ok(a, 1, SGN_MAX_NAME) || !all_of(a, CLS_TCHAR)) {
+            return SGN_ERR_PARAMS;
+        }
+    }
+    return SGN_OK;
+}
+
+/* validate checks every input of `p` against section 1's rules, in the order of enum sgn_status. */
 static enum sgn_status validate(const struct sgn_params *p)
 {
     if ((unsigned)p->mode > SGN_MODE_S3_V4 || (unsigned)p->addressing > SGN_ADDR_CNAME) {
         return SGN_ERR_MODE;
     }
-    if (!view_ok(p->method, 1, SGN_MAX_METHOD) || !all_of(p->method, is_upper)) {
+    if (!view_ok(p->method, 1, SGN_MAX_METHOD) || !all_of(p->method, CLS_UPPER)) {
         return SGN_ERR_METHOD;
     }
-    if (!view_ok(p->endpoint, 1, SGN_MAX_ENDPOINT) || !all_of(p->endpoint, is_host_char)) {
+    if (!view_ok(p->endpoint, 1, SGN_MAX_ENDPOINT) || !all_of(p->endpoint, CLS_HOST)) {
         return SGN_ERR_ENDPOINT;
     }
-    if (!view_ok(p->region, 1, SGN_MAX_REGION) || !all_of(p->region, is_region_char)) {
+    if (!view_ok(p->region, 1, SGN_MAX_REGION) || !all_of(p->region, CLS_REGION)) {
         return SGN_ERR_REGION;
     }
     if (!view_ok(p->bucket, 3, 63) || !valid_bucket(p->bucket, p->mode)) {
@@ -212,31 +266,7 @@ static enum sgn_status validate(const struct sgn_params *p)
         !view_ok(p->security_token, 0, SGN_MAX_TOKEN)) {
         return SGN_ERR_CREDENTIALS;
     }
-    if (p->n_query > SGN_MAX_PARAMS || p->n_headers > SGN_MAX_HEADERS || p->n_additional_headers > SGN_MAX_HEADERS ||
-        (p->n_query > 0 && p->query == NULL) || (p->n_headers > 0 && p->headers == NULL) ||
-        (p->n_additional_headers > 0 && p->additional_headers == NULL)) {
-        return SGN_ERR_PARAMS;
-    }
-    for (size_t i = 0; i < p->n_query; i++) {
-        const struct sgn_pair *q = &p->query[i];
-        if (!view_ok(q->name, 1, SGN_MAX_NAME) || !view_ok(q->value, 0, SGN_MAX_VALUE) || reserved_name(p->mode, q->name)) {
-            return SGN_ERR_PARAMS;
-        }
-    }
-    for (size_t i = 0; i < p->n_headers; i++) {
-        const struct sgn_pair *h = &p->headers[i];
-        if (!view_ok(h->name, 1, SGN_MAX_NAME) || !all_of(h->name, is_tchar) || !view_ok(h->value, 0, SGN_MAX_VALUE) ||
-            !all_of(h->value, is_field_value_char)) {
-            return SGN_ERR_PARAMS;
-        }
-    }
-    for (size_t i = 0; i < p->n_additional_headers; i++) {
-        struct sgn_view a = p->additional_headers[i];
-        if (!view_ok(a, 1, SGN_MAX_NAME) || !all_of(a, is_tchar)) {
-            return SGN_ERR_PARAMS;
-        }
-    }
-    return SGN_OK;
+    return validate_pairs(p);
 }
 
 /* ---- ordering ---- */
@@ -244,6 +274,9 @@ static enum sgn_status validate(const struct sgn_params *p)
 /* Canonical order: byte order of the encoded names (section 3, step 3). */
 static int q_canon_cmp(const struct qparam *a, const struct qparam *b)
 {
+    if (a->ename.base != NULL && b->ename.base != NULL) {
+        return sgn_view_cmp(a->ename, b->ename);
+    }
     return sgn_enc_cmp(a->name, b->name);
 }
 
@@ -253,7 +286,7 @@ static int q_url_cmp(const struct qparam *a, const struct qparam *b)
     return sgn_view_cmp(a->name, b->name);
 }
 
-/* sort_index fills `idx` with 0..n-1 ordered by `cmp`: an insertion sort, stable, for at most MAX_QUERY + 1 items. */
+/* sort_index fills `idx` with 0..n-1 ordered by `cmp`: an insertion sort, stable, for at most MAX_QUERY items. */
 static void sort_index(uint8_t *idx, const struct qparam *q, size_t n, int (*cmp)(const struct qparam *, const struct qparam *))
 {
     for (size_t i = 0; i < n; i++) {
@@ -263,6 +296,29 @@ static void sort_index(uint8_t *idx, const struct qparam *q, size_t n, int (*cmp
             j--;
         }
         idx[j] = (uint8_t)i;
+    }
+}
+
+/* order_query fills both orders of g->q. Each mode adds its own parameters in sorted order, so with none of the caller's
+ * there is nothing to sort. When every name is its own encoding the two orders are the same and one sort serves both. */
+static void order_query(struct signing *g)
+{
+    if (g->n_q == g->n_own) {
+        for (size_t i = 0; i < g->n_q; i++) {
+            g->url_order[i] = (uint8_t)i;
+            g->canon_order[i] = (uint8_t)i;
+        }
+        return;
+    }
+    bool all_plain = true;
+    for (size_t i = 0; i < g->n_q; i++) {
+        all_plain = all_plain && g->q[i].ename.base != NULL;
+    }
+    sort_index(g->url_order, g->q, g->n_q, q_url_cmp);
+    if (all_plain) {
+        memcpy(g->canon_order, g->url_order, g->n_q);
+    } else {
+        sort_index(g->canon_order, g->q, g->n_q, q_canon_cmp);
     }
 }
 
@@ -289,16 +345,9 @@ static void sort_headers(struct hparam *h, size_t n)
 struct sink {
     struct sgn_hash hash;
     struct sgn_buf b;
-    char chunk[512];
+    char chunk[1024];
     struct sgn_buf *trace;
 };
-
-static void sink_init(struct sink *s, struct sgn_buf *trace)
-{
-    sgn_sha256_init(&s->hash);
-    sgn_buf_init(&s->b, s->chunk, sizeof(s->chunk));
-    s->trace = trace;
-}
 
 static void sink_flush(struct sink *s)
 {
@@ -316,6 +365,11 @@ static size_t sink_room(const struct sink *s)
 
 static void sink_put(struct sink *s, const char *p, size_t n)
 {
+    if (n <= sink_room(s)) {
+        memcpy(s->b.base + s->b.len, p, n); /* the usual case: one copy, no NUL needed until the end */
+        s->b.len += n;
+        return;
+    }
     while (n > 0) {
         if (sink_room(s) == 0) {
             sink_flush(s);
@@ -334,6 +388,14 @@ static void sink_view(struct sink *s, struct sgn_view v)
     sink_put(s, v.base, v.len);
 }
 
+static void sink_char(struct sink *s, char c)
+{
+    if (sink_room(s) == 0) {
+        sink_flush(s);
+    }
+    s->b.base[s->b.len++] = c;
+}
+
 static void sink_enc(struct sink *s, struct sgn_view v, bool keep_slash)
 {
     while (v.len > 0) {
@@ -347,6 +409,16 @@ static void sink_enc(struct sink *s, struct sgn_view v, bool keep_slash)
     }
 }
 
+/* sink_enc_or writes `e` when it is known (enc(raw) already), else enc(raw). */
+static void sink_enc_or(struct sink *s, struct sgn_view e, struct sgn_view raw)
+{
+    if (e.base != NULL) {
+        sink_view(s, e);
+    } else {
+        sink_enc(s, raw, false);
+    }
+}
+
 static void sink_final(struct sink *s, uint8_t digest[SGN_SHA256_LEN])
 {
     sink_flush(s);
@@ -355,18 +427,47 @@ static void sink_final(struct sink *s, uint8_t digest[SGN_SHA256_LEN])
 
 /* ---- shared pieces ---- */
 
-static void add_q(struct signing *g, struct sgn_view name, struct sgn_view value)
+/* plain returns `v` when enc(v) is `v` itself (nothing to escape), else a view with base NULL. */
+static struct sgn_view plain(struct sgn_view v)
+{
+    for (size_t i = 0; i < v.len; i++) {
+        if (!sgn_unreserved[(unsigned char)v.base[i]]) {
+            return (struct sgn_view){NULL, 0};
+        }
+    }
+    return v;
+}
+
+/* add_q_enc adds a parameter whose encodings the caller knows (base NULL: not known). */
+static void add_q_enc(struct signing *g, struct sgn_view name, struct sgn_view value, struct sgn_view ename, struct sgn_view evalue)
 {
     struct qparam *q = &g->q[g->n_q++];
     q->name = name;
     q->value = value.base == NULL ? (struct sgn_view){"", 0} : value;
     q->bare = q->value.len == 0;
+    q->ename = ename;
+    q->evalue = q->bare ? q->value : evalue;
+}
+
+/* add_q adds a parameter of the mode's own, whose name has nothing to escape. */
+static void add_q(struct signing *g, struct sgn_view name, struct sgn_view value)
+{
+    add_q_enc(g, name, value, name, plain(value));
+}
+
+/* add_q_plain adds a parameter of the mode's own whose value has nothing to escape either: a date, a number, a literal. */
+static void add_q_plain(struct signing *g, struct sgn_view name, struct sgn_view value)
+{
+    add_q_enc(g, name, value, name, value);
 }
 
 static void add_caller_query(struct signing *g)
 {
+    g->n_own = g->n_q;
     for (size_t i = 0; i < g->p->n_query; i++) {
-        add_q(g, g->p->query[i].name, g->p->query[i].value);
+        struct sgn_view name = g->p->query[i].name;
+        struct sgn_view value = g->p->query[i].value;
+        add_q_enc(g, name, value, plain(name), plain(value));
     }
 }
 
@@ -412,7 +513,7 @@ static void add_header(struct signing *g, struct sgn_view name, struct sgn_view 
     g->n_h++;
 }
 
-/* host_into writes the URL's host (section 3, step 6). */
+/* put_host writes the URL's host (section 3, step 6). */
 static void put_host(struct sgn_buf *b, const struct sgn_params *p)
 {
     if (p->addressing == SGN_ADDR_VIRTUAL) {
@@ -422,11 +523,11 @@ static void put_host(struct sgn_buf *b, const struct sgn_params *p)
     sgn_buf_view(b, p->endpoint);
 }
 
-/* put_url writes scheme://host/path?query with every parameter, `sig_name=signature` in its sorted place. */
-static void put_url(struct sgn_buf *b, struct signing *g, struct sgn_view sig_name, struct sgn_view sig_value)
+/* put_url_path writes scheme://host/path (section 3, step 6) and keeps where encPath(key) landed in g->key_enc, so
+ * that the canonical request copies it rather than encoding the key again (base NULL when it did not fit). */
+static void put_url_path(struct sgn_buf *b, struct signing *g)
 {
     const struct sgn_params *p = g->p;
-    uint8_t order[MAX_QUERY + 1];
 
     if (p->https) {
         sgn_buf_lit(b, "https://");
@@ -439,28 +540,47 @@ static void put_url(struct sgn_buf *b, struct signing *g, struct sgn_view sig_na
         sgn_buf_view(b, p->bucket);
         sgn_buf_char(b, '/');
     }
+    size_t start = b->len;
     sgn_buf_enc(b, p->key, true);
-
-    add_q(g, sig_name, sig_value);
-    sort_index(order, g->q, g->n_q, q_url_cmp);
-    for (size_t i = 0; i < g->n_q; i++) {
-        const struct qparam *q = &g->q[order[i]];
-        sgn_buf_char(b, i == 0 ? '?' : '&');
-        sgn_buf_enc(b, q->name, false);
-        sgn_buf_char(b, '=');
-        sgn_buf_enc(b, q->value, false);
-    }
-    g->n_q--;
+    g->key_enc = b->overflow ? (struct sgn_view){NULL, 0} : (struct sgn_view){b->base + start, b->len - start};
 }
 
-static void hex_into(char *out, const uint8_t *p, size_t n)
+static void put_url_pair(struct sgn_buf *b, bool first, const struct qparam *q)
 {
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[p[i] >> 4];
-        out[2 * i + 1] = hex[p[i] & 15];
+    sgn_buf_char(b, first ? '?' : '&');
+    if (q->ename.base != NULL) {
+        sgn_buf_view(b, q->ename);
+    } else {
+        sgn_buf_enc(b, q->name, false);
     }
-    out[2 * n] = '\0';
+    sgn_buf_char(b, '=');
+    if (q->evalue.base != NULL) {
+        sgn_buf_view(b, q->evalue);
+    } else {
+        sgn_buf_enc(b, q->value, false);
+    }
+}
+
+/* put_url_query writes ?query with every parameter in URL order and the signature in its sorted place: `sig_name`
+ * (nothing to escape) and `sig_value`, whose encoding is `sig_enc` when known (base NULL: not known). */
+static void put_url_query(struct sgn_buf *b, const struct signing *g, struct sgn_view sig_name, struct sgn_view sig_value,
+                          struct sgn_view sig_enc)
+{
+    struct qparam sig = {sig_name, sig_value, sig_name, sig_enc, false};
+    bool sig_done = false;
+    size_t written = 0;
+
+    for (size_t i = 0; i < g->n_q; i++) {
+        const struct qparam *q = &g->q[g->url_order[i]];
+        if (!sig_done && q_url_cmp(q, &sig) > 0) {
+            put_url_pair(b, written++ == 0, &sig);
+            sig_done = true;
+        }
+        put_url_pair(b, written++ == 0, q);
+    }
+    if (!sig_done) {
+        put_url_pair(b, written == 0, &sig);
+    }
 }
 
 /* oss_region strips the "oss-" prefix an OSS region id is often configured with (section 1): the scope names the bare
@@ -494,7 +614,7 @@ enum sgn_status sgn_signing_key_derive(struct sgn_signing_key *out, enum sgn_mod
     if (!view_ok(secret, 1, SGN_MAX_SECRET)) {
         return SGN_ERR_CREDENTIALS;
     }
-    if (!view_ok(region, 1, SGN_MAX_REGION) || !all_of(region, is_region_char)) {
+    if (!view_ok(region, 1, SGN_MAX_REGION) || !all_of(region, CLS_REGION)) {
         return SGN_ERR_REGION;
     }
     if (sgn_format_datetime(datetime, time) != SGN_OK) {
@@ -514,6 +634,7 @@ enum sgn_status sgn_signing_key_derive(struct sgn_signing_key *out, enum sgn_mod
         sgn_hmac_sha256(k, k, sizeof(k), "oss", 3);
         sgn_hmac_sha256(out->key, k, sizeof(k), "aliyun_v4_request", 17);
     }
+    sgn_hmac_sha256_pads(&out->ipad, &out->opad, out->key, sizeof(out->key));
     sgn_cleanse(seed, sizeof(seed));
     sgn_cleanse(k, sizeof(k));
     out->mode = mode;
@@ -528,6 +649,61 @@ void sgn_signing_key_wipe(struct sgn_signing_key *k)
     if (k != NULL) {
         sgn_cleanse(k, sizeof(*k));
     }
+}
+
+/* put_prefix writes the start of the canonical request that depends only on the backend and the method. OSS signs
+ * /bucket/key whatever the URL style; S3 the path requested (section 3, step 3; section 8). */
+static void put_prefix(struct sgn_buf *b, const struct sgn_params *p)
+{
+    sgn_buf_view(b, p->method);
+    sgn_buf_lit(b, "\n/");
+    if (p->mode != SGN_MODE_S3_V4 || p->addressing == SGN_ADDR_PATH) {
+        sgn_buf_view(b, p->bucket);
+        sgn_buf_char(b, '/');
+    }
+}
+
+enum sgn_status sgn_prefix_init(struct sgn_prefix *out, const struct sgn_params *p)
+{
+    struct sgn_buf b;
+
+    memset(out, 0, sizeof(*out));
+    if (p->mode != SGN_MODE_OSS_V4 && p->mode != SGN_MODE_S3_V4) {
+        return SGN_ERR_MODE;
+    }
+    if (!view_ok(p->method, 1, SGN_MAX_METHOD) || !all_of(p->method, CLS_UPPER)) {
+        return SGN_ERR_METHOD;
+    }
+    if (!view_ok(p->bucket, 3, 63) || !valid_bucket(p->bucket, p->mode)) {
+        return SGN_ERR_BUCKET;
+    }
+    sgn_buf_init(&b, out->text, sizeof(out->text));
+    put_prefix(&b, p);
+    out->len = (uint8_t)b.len; /* at most 16 + 2 + 63 + 1 bytes, which the text holds with its NUL */
+    sgn_sha256_init(&out->hash);
+    sgn_sha256_update(&out->hash, out->text, b.len);
+    return SGN_OK;
+}
+
+/* sink_start begins the canonical request with its prefix: from the caller's sgn_prefix when it is exactly this one. */
+static void sink_start(struct sink *s, const struct sgn_params *p, struct sgn_buf *trace)
+{
+    char text[sizeof(((struct sgn_prefix *)0)->text)];
+    struct sgn_buf b;
+
+    sgn_buf_init(&s->b, s->chunk, sizeof(s->chunk));
+    s->trace = trace;
+    sgn_buf_init(&b, text, sizeof(text));
+    put_prefix(&b, p);
+    if (p->prefix != NULL && p->prefix->len == b.len && memcmp(p->prefix->text, text, b.len) == 0) {
+        s->hash = p->prefix->hash;
+        if (trace != NULL) {
+            sgn_buf_append(trace, text, b.len);
+        }
+        return;
+    }
+    sgn_sha256_init(&s->hash);
+    sink_put(s, text, b.len);
 }
 
 static bool is_additional(const struct sgn_params *p, struct sgn_view name)
@@ -547,39 +723,53 @@ static bool key_matches(const struct sgn_signing_key *k, const struct signing *g
            memcmp(k->region, g->region.base, g->region.len) == 0;
 }
 
-static enum sgn_status sign_v4(struct sgn_buf *out, struct signing *g, struct sgn_trace *trace)
+/* put_credential writes "id/day/region/service/terminator" (section 3, step 1), or enc() of it when `enc`: there the
+ * slashes, the only bytes of the scope that enc() escapes, are written as "%2F" directly. */
+static void put_credential(struct sgn_buf *b, const struct signing *g, bool s3, bool enc)
+{
+    static const struct sgn_view tail[2][2] = {
+        {SGN_VIEW_LIT("/oss/aliyun_v4_request"), SGN_VIEW_LIT("%2Foss%2Faliyun_v4_request")},
+        {SGN_VIEW_LIT("/s3/aws4_request"), SGN_VIEW_LIT("%2Fs3%2Faws4_request")},
+    };
+    struct sgn_view sep = enc ? SGN_VIEW_LIT("%2F") : SGN_VIEW_LIT("/");
+
+    if (enc) {
+        sgn_buf_enc(b, g->p->access_key_id, false);
+    } else {
+        sgn_buf_view(b, g->p->access_key_id);
+    }
+    sgn_buf_view(b, sep);
+    sgn_buf_append(b, g->datetime, 8);
+    sgn_buf_view(b, sep);
+    sgn_buf_view(b, g->region);
+    sgn_buf_view(b, tail[s3][enc]);
+}
+
+/* V4 step 1: the credential, "id/scope", and enc(credential), which the canonical request and the URL both carry. */
+static struct sgn_view v4_credential(struct signing *g, bool s3, struct sgn_view *scope, struct sgn_view *enc)
+{
+    struct sgn_buf cred;
+    struct sgn_buf eb;
+
+    sgn_buf_init(&cred, g->credential, sizeof(g->credential));
+    put_credential(&cred, g, s3, false);
+    size_t scope_start = g->p->access_key_id.len + 1;
+    *scope = (struct sgn_view){cred.base + scope_start, cred.len - scope_start};
+    sgn_buf_init(&eb, g->credential_enc, sizeof(g->credential_enc));
+    put_credential(&eb, g, s3, true);
+    *enc = (struct sgn_view){eb.base, eb.len};
+    g->overflow = g->overflow || cred.overflow || eb.overflow;
+    return (struct sgn_view){cred.base, cred.len};
+}
+
+/* V4 signed headers: OSS signs content-type, content-md5, x-oss-* and the additional headers; S3 signs host and the
+ * headers the caller passes (section 3, step 3 part 4; section 8). Returns the additional header names (OSS:
+ * lower-cased, de-duplicated, sorted, only those sent) or S3's SignedHeaders. */
+static struct sgn_view v4_signed_headers(struct signing *g, bool s3)
 {
     const struct sgn_params *p = g->p;
-    bool s3 = p->mode == SGN_MODE_S3_V4;
-    struct sgn_buf cred;
     struct sgn_buf names;
-    struct sgn_buf tbuf;
-    struct sink sink;
-    uint8_t order[MAX_QUERY];
-    uint8_t digest[SGN_SHA256_LEN];
-    uint8_t mac[SGN_SHA256_LEN];
-    char sts[256];
-    struct sgn_buf sb;
-    struct sgn_signing_key derived;
-    const struct sgn_signing_key *key = p->signing_key;
-    bool token = p->security_token.base != NULL && p->security_token.len > 0;
 
-    /* Step 1: scope and credential. */
-    sgn_buf_init(&cred, g->credential, sizeof(g->credential));
-    sgn_buf_view(&cred, p->access_key_id);
-    sgn_buf_char(&cred, '/');
-    sgn_buf_append(&cred, g->datetime, 8);
-    sgn_buf_char(&cred, '/');
-    sgn_buf_view(&cred, g->region);
-    if (s3) {
-        sgn_buf_lit(&cred, "/s3/aws4_request");
-    } else {
-        sgn_buf_lit(&cred, "/oss/aliyun_v4_request");
-    }
-    struct sgn_view scope = {cred.base + p->access_key_id.len + 1, cred.len - p->access_key_id.len - 1};
-
-    /* Signed headers: OSS signs content-type, content-md5, x-oss-* and the additional headers; S3 signs host and the
-     * headers the caller passes (section 3, step 3 part 4; section 8). */
     g->n_h = 0;
     if (s3) {
         struct sgn_buf hb;
@@ -599,7 +789,6 @@ static enum sgn_status sign_v4(struct sgn_buf *out, struct signing *g, struct sg
     }
     sort_headers(g->h, g->n_h);
 
-    /* The additional header names (OSS: lower-cased, de-duplicated, sorted, only those sent) or S3's SignedHeaders. */
     sgn_buf_init(&names, g->signed_names, sizeof(g->signed_names));
     for (size_t i = 0; i < g->n_h; i++) {
         if (s3 || is_additional(p, g->h[i].name)) {
@@ -609,93 +798,110 @@ static enum sgn_status sign_v4(struct sgn_buf *out, struct signing *g, struct sg
             sgn_buf_append(&names, g->h[i].lname, g->h[i].name.len);
         }
     }
-    struct sgn_view names_v = {names.base, names.len};
+    g->overflow = g->overflow || names.overflow;
+    return (struct sgn_view){names.base, names.len};
+}
 
-    /* Step 2: the signed parameters. */
+/* V4 step 2: the signed query parameters, the mode's own (in sorted order) and then the caller's. */
+static void v4_query(struct signing *g, bool s3, struct sgn_view cred, struct sgn_view cred_enc, struct sgn_view names)
+{
+    const struct sgn_params *p = g->p;
     struct sgn_buf eb;
+    bool token = p->security_token.base != NULL && p->security_token.len > 0;
+
     sgn_buf_init(&eb, g->expires, sizeof(g->expires));
     sgn_buf_u64(&eb, p->expires);
-    struct sgn_view cred_v = {cred.base, cred.len};
     struct sgn_view date_v = {g->datetime, 16};
     struct sgn_view exp_v = {eb.base, eb.len};
     g->n_q = 0;
     if (s3) {
-        add_q(g, SGN_VIEW_LIT("X-Amz-Algorithm"), SGN_VIEW_LIT("AWS4-HMAC-SHA256"));
-        add_q(g, SGN_VIEW_LIT("X-Amz-Credential"), cred_v);
-        add_q(g, SGN_VIEW_LIT("X-Amz-Date"), date_v);
-        add_q(g, SGN_VIEW_LIT("X-Amz-Expires"), exp_v);
+        add_q_plain(g, SGN_VIEW_LIT("X-Amz-Algorithm"), SGN_VIEW_LIT("AWS4-HMAC-SHA256"));
+        add_q_enc(g, SGN_VIEW_LIT("X-Amz-Credential"), cred, SGN_VIEW_LIT("X-Amz-Credential"), cred_enc);
+        add_q_plain(g, SGN_VIEW_LIT("X-Amz-Date"), date_v);
+        add_q_plain(g, SGN_VIEW_LIT("X-Amz-Expires"), exp_v);
         if (token) {
             add_q(g, SGN_VIEW_LIT("X-Amz-Security-Token"), p->security_token);
         }
-        add_q(g, SGN_VIEW_LIT("X-Amz-SignedHeaders"), names_v);
+        add_q(g, SGN_VIEW_LIT("X-Amz-SignedHeaders"), names);
     } else {
-        add_q(g, SGN_VIEW_LIT("x-oss-signature-version"), SGN_VIEW_LIT("OSS4-HMAC-SHA256"));
-        add_q(g, SGN_VIEW_LIT("x-oss-credential"), cred_v);
-        add_q(g, SGN_VIEW_LIT("x-oss-date"), date_v);
-        add_q(g, SGN_VIEW_LIT("x-oss-expires"), exp_v);
+        if (names.len > 0) {
+            add_q(g, SGN_VIEW_LIT("x-oss-additional-headers"), names);
+        }
+        add_q_enc(g, SGN_VIEW_LIT("x-oss-credential"), cred, SGN_VIEW_LIT("x-oss-credential"), cred_enc);
+        add_q_plain(g, SGN_VIEW_LIT("x-oss-date"), date_v);
+        add_q_plain(g, SGN_VIEW_LIT("x-oss-expires"), exp_v);
         if (token) {
             add_q(g, SGN_VIEW_LIT("x-oss-security-token"), p->security_token);
         }
-        if (names.len > 0) {
-            add_q(g, SGN_VIEW_LIT("x-oss-additional-headers"), names_v);
-        }
+        add_q_plain(g, SGN_VIEW_LIT("x-oss-signature-version"), SGN_VIEW_LIT("OSS4-HMAC-SHA256"));
     }
     add_caller_query(g);
+    order_query(g);
+}
 
-    /* Step 3: the canonical request, hashed as it is written. */
-    if (trace != NULL) {
-        sgn_buf_init(&tbuf, trace->canonical, trace->canonical_cap);
+/* V4 step 3: the canonical request, hashed as it is written; its SHA-256 goes to `digest`. */
+static void v4_canonical_request(struct signing *g, bool s3, struct sgn_view names, struct sgn_buf *trace,
+                                 uint8_t digest[SGN_SHA256_LEN])
+{
+    const struct sgn_params *p = g->p;
+    struct sink sink;
+
+    sink_start(&sink, p, trace);
+    if (g->key_enc.base != NULL) {
+        sink_view(&sink, g->key_enc);
+    } else {
+        sink_enc(&sink, p->key, true);
     }
-    sink_init(&sink, trace != NULL ? &tbuf : NULL);
-    sink_view(&sink, p->method);
-    sink_lit(&sink, "\n/");
-    if (!s3 || p->addressing == SGN_ADDR_PATH) {
-        sink_view(&sink, p->bucket); /* OSS signs /bucket/key whatever the URL style; S3 the path requested */
-        sink_lit(&sink, "/");
-    }
-    sink_enc(&sink, p->key, true);
-    sink_lit(&sink, "\n");
-    sort_index(order, g->q, g->n_q, q_canon_cmp);
+    sink_char(&sink, '\n');
     for (size_t i = 0; i < g->n_q; i++) {
-        const struct qparam *q = &g->q[order[i]];
+        const struct qparam *q = &g->q[g->canon_order[i]];
         if (i > 0) {
-            sink_lit(&sink, "&");
+            sink_char(&sink, '&');
         }
-        sink_enc(&sink, q->name, false);
+        sink_enc_or(&sink, q->ename, q->name);
         if (!q->bare || s3) { /* SigV4 writes `name=` for an empty value */
-            sink_lit(&sink, "=");
-            sink_enc(&sink, q->value, false);
+            sink_char(&sink, '=');
+            sink_enc_or(&sink, q->evalue, q->value);
         }
     }
-    sink_lit(&sink, "\n");
+    sink_char(&sink, '\n');
     for (size_t i = 0; i < g->n_h; i++) {
         sink_put(&sink, g->h[i].lname, g->h[i].name.len);
-        sink_lit(&sink, ":");
+        sink_char(&sink, ':');
         sink_view(&sink, g->h[i].value);
-        sink_lit(&sink, "\n");
+        sink_char(&sink, '\n');
     }
-    sink_lit(&sink, "\n");
-    sink_view(&sink, names_v);
+    sink_char(&sink, '\n');
+    sink_view(&sink, names);
     sink_lit(&sink, "\nUNSIGNED-PAYLOAD");
     sink_final(&sink, digest);
+}
 
-    /* Step 4: the string to sign. */
-    sgn_buf_init(&sb, sts, sizeof(sts));
+/* V4 step 4: the string to sign, into `sb`. */
+static void v4_string_to_sign(struct sgn_buf *sb, const struct signing *g, bool s3, struct sgn_view scope,
+                              const uint8_t digest[SGN_SHA256_LEN])
+{
     if (s3) {
-        sgn_buf_lit(&sb, "AWS4-HMAC-SHA256\n");
+        sgn_buf_lit(sb, "AWS4-HMAC-SHA256\n");
     } else {
-        sgn_buf_lit(&sb, "OSS4-HMAC-SHA256\n");
+        sgn_buf_lit(sb, "OSS4-HMAC-SHA256\n");
     }
-    sgn_buf_append(&sb, g->datetime, 16);
-    sgn_buf_char(&sb, '\n');
-    sgn_buf_view(&sb, scope);
-    sgn_buf_char(&sb, '\n');
-    sgn_buf_hex(&sb, digest, sizeof(digest));
-    if (cred.overflow || names.overflow || sb.overflow) {
-        return SGN_ERR_PARAMS; /* cannot happen within the validated bounds */
-    }
+    sgn_buf_append(sb, g->datetime, 16);
+    sgn_buf_char(sb, '\n');
+    sgn_buf_view(sb, scope);
+    sgn_buf_char(sb, '\n');
+    sgn_buf_hex(sb, digest, SGN_SHA256_LEN);
+}
 
-    /* Step 5: the signing key (cached when the caller's matches) and the signature. */
+/* V4 step 5: the signature of `sts` into g->signature, with the caller's signing key when it matches, else one derived
+ * here. Fills the trace's signing key. */
+static enum sgn_status v4_signature(struct signing *g, struct sgn_view sts, struct sgn_trace *trace)
+{
+    const struct sgn_params *p = g->p;
+    const struct sgn_signing_key *key = p->signing_key;
+    struct sgn_signing_key derived;
+    uint8_t mac[SGN_SHA256_LEN];
+
     if (!key_matches(key, g)) {
         enum sgn_status st = sgn_signing_key_derive(&derived, p->mode, p->secret, g->region, p->time);
         if (st != SGN_OK) {
@@ -703,23 +909,54 @@ static enum sgn_status sign_v4(struct sgn_buf *out, struct signing *g, struct sg
         }
         key = &derived;
     }
-    sgn_hmac_sha256(mac, key->key, sizeof(key->key), sb.base, sb.len);
-    hex_into(g->signature, mac, sizeof(mac));
-
+    sgn_hmac_sha256_resume(mac, &key->ipad, &key->opad, sts.base, sts.len);
+    sgn_hex(g->signature, mac, sizeof(mac));
     if (trace != NULL) {
-        trace->canonical_len = tbuf.len;
-        memcpy(trace->string_to_sign, sb.base, sb.len + 1);
-        trace->string_to_sign_len = sb.len;
-        hex_into(trace->signing_key_hex, key->key, sizeof(key->key));
-        memcpy(trace->signature, g->signature, sizeof(g->signature));
+        sgn_hex(trace->signing_key_hex, key->key, sizeof(key->key));
     }
     if (key == &derived) {
         sgn_signing_key_wipe(&derived);
     }
     sgn_cleanse(mac, sizeof(mac));
+    return SGN_OK;
+}
 
-    /* Step 6: the URL. */
-    put_url(out, g, s3 ? SGN_VIEW_LIT("X-Amz-Signature") : SGN_VIEW_LIT("x-oss-signature"), (struct sgn_view){g->signature, 64});
+static enum sgn_status sign_v4(struct sgn_buf *out, struct signing *g, struct sgn_trace *trace)
+{
+    bool s3 = g->p->mode == SGN_MODE_S3_V4;
+    struct sgn_buf tbuf;
+    uint8_t digest[SGN_SHA256_LEN];
+    char sts[256];
+    struct sgn_buf sb;
+    struct sgn_view scope;
+    struct sgn_view cred_enc;
+
+    struct sgn_view cred = v4_credential(g, s3, &scope, &cred_enc);
+    struct sgn_view names = v4_signed_headers(g, s3);
+    v4_query(g, s3, cred, cred_enc, names);
+    /* Step 6 begins first: the URL's path holds encPath(key), which step 3 then copies. */
+    put_url_path(out, g);
+    if (trace != NULL) {
+        sgn_buf_init(&tbuf, trace->canonical, trace->canonical_cap);
+    }
+    v4_canonical_request(g, s3, names, trace != NULL ? &tbuf : NULL, digest);
+    sgn_buf_init(&sb, sts, sizeof(sts));
+    v4_string_to_sign(&sb, g, s3, scope, digest);
+    if (sb.overflow || g->overflow) {
+        return SGN_ERR_PARAMS; /* cannot happen within the validated bounds */
+    }
+    enum sgn_status st = v4_signature(g, (struct sgn_view){sb.base, sb.len}, trace);
+    if (st != SGN_OK) {
+        return st;
+    }
+    if (trace != NULL) {
+        trace->canonical_len = tbuf.len;
+        memcpy(trace->string_to_sign, sb.base, sb.len + 1);
+        trace->string_to_sign_len = sb.len;
+        memcpy(trace->signature, g->signature, sizeof(g->signature));
+    }
+    struct sgn_view sig = {g->signature, 64}; /* hex: nothing to escape */
+    put_url_query(out, g, s3 ? SGN_VIEW_LIT("X-Amz-Signature") : SGN_VIEW_LIT("x-oss-signature"), sig, sig);
     if (trace != NULL && tbuf.overflow) {
         return SGN_ERR_NO_SPACE;
     }
@@ -798,27 +1035,25 @@ static void base64_into(char *out, const uint8_t *in, size_t n)
     out[o] = '\0';
 }
 
-static enum sgn_status sign_v1(struct sgn_buf *out, struct signing *g, struct sgn_trace *trace)
+/* V1 parameters and headers: Expires (absolute), OSSAccessKeyId, the token and the caller's; x-oss-* headers. Returns
+ * the Expires value. */
+static struct sgn_view v1_query_and_headers(struct signing *g)
 {
     const struct sgn_params *p = g->p;
-    struct v1_sink s;
-    struct sgn_buf tbuf;
     struct sgn_buf eb;
-    uint8_t order[MAX_QUERY];
-    uint8_t mac[SGN_SHA1_LEN];
-    bool token = p->security_token.base != NULL && p->security_token.len > 0;
 
     sgn_buf_init(&eb, g->expires, sizeof(g->expires));
     sgn_buf_u64(&eb, (uint64_t)p->time + p->expires); /* V1's Expires is an absolute time */
     struct sgn_view exp_v = {eb.base, eb.len};
 
     g->n_q = 0;
-    add_q(g, SGN_VIEW_LIT("Expires"), exp_v);
+    add_q_plain(g, SGN_VIEW_LIT("Expires"), exp_v);
     add_q(g, SGN_VIEW_LIT("OSSAccessKeyId"), p->access_key_id);
-    if (token) {
+    if (p->security_token.base != NULL && p->security_token.len > 0) {
         add_q(g, SGN_VIEW_LIT("security-token"), p->security_token);
     }
     add_caller_query(g);
+    order_query(g);
 
     g->n_h = 0;
     for (size_t i = 0; i < p->n_headers; i++) {
@@ -827,45 +1062,63 @@ static enum sgn_status sign_v1(struct sgn_buf *out, struct signing *g, struct sg
         }
     }
     sort_headers(g->h, g->n_h);
+    return exp_v;
+}
 
+/* v1_string_to_sign feeds V1's string to sign (section 7) to `s`: verb, content-md5, content-type, Expires, the x-oss-*
+ * headers, then /bucket/key (not encoded) and the signable parameters in URL order. */
+static void v1_string_to_sign(struct v1_sink *s, const struct signing *g, struct sgn_view exp_v)
+{
+    const struct sgn_params *p = g->p;
+
+    v1_view(s, p->method);
+    v1_put(s, "\n", 1);
+    v1_view(s, header_value(p, "content-md5"));
+    v1_put(s, "\n", 1);
+    v1_view(s, header_value(p, "content-type"));
+    v1_put(s, "\n", 1);
+    v1_view(s, exp_v);
+    v1_put(s, "\n", 1);
+    for (size_t i = 0; i < g->n_h; i++) {
+        v1_put(s, g->h[i].lname, g->h[i].name.len);
+        v1_put(s, ":", 1);
+        v1_view(s, g->h[i].value);
+        v1_put(s, "\n", 1);
+    }
+    v1_put(s, "/", 1);
+    v1_view(s, p->bucket);
+    v1_put(s, "/", 1);
+    v1_view(s, p->key);
+    char sep = '?';
+    for (size_t i = 0; i < g->n_q; i++) {
+        const struct qparam *q = &g->q[g->url_order[i]];
+        if (!v1_signable(q->name)) {
+            continue;
+        }
+        v1_put(s, &sep, 1);
+        sep = '&';
+        v1_view(s, q->name);
+        if (!q->bare) {
+            v1_put(s, "=", 1);
+            v1_view(s, q->value);
+        }
+    }
+}
+
+static enum sgn_status sign_v1(struct sgn_buf *out, struct signing *g, struct sgn_trace *trace)
+{
+    const struct sgn_params *p = g->p;
+    struct v1_sink s;
+    struct sgn_buf tbuf;
+    uint8_t mac[SGN_SHA1_LEN];
+
+    struct sgn_view exp_v = v1_query_and_headers(g);
     if (trace != NULL) {
         sgn_buf_init(&tbuf, trace->string_to_sign, sizeof(trace->string_to_sign));
     }
     s.trace = trace != NULL ? &tbuf : NULL;
     sgn_hmac_sha1_init(&s.mac, p->secret.base, p->secret.len);
-    v1_view(&s, p->method);
-    v1_put(&s, "\n", 1);
-    v1_view(&s, header_value(p, "content-md5"));
-    v1_put(&s, "\n", 1);
-    v1_view(&s, header_value(p, "content-type"));
-    v1_put(&s, "\n", 1);
-    v1_view(&s, exp_v);
-    v1_put(&s, "\n", 1);
-    for (size_t i = 0; i < g->n_h; i++) {
-        v1_put(&s, g->h[i].lname, g->h[i].name.len);
-        v1_put(&s, ":", 1);
-        v1_view(&s, g->h[i].value);
-        v1_put(&s, "\n", 1);
-    }
-    v1_put(&s, "/", 1);
-    v1_view(&s, p->bucket);
-    v1_put(&s, "/", 1);
-    v1_view(&s, p->key); /* the key is not encoded in V1's resource */
-    sort_index(order, g->q, g->n_q, q_url_cmp);
-    char sep = '?';
-    for (size_t i = 0; i < g->n_q; i++) {
-        const struct qparam *q = &g->q[order[i]];
-        if (!v1_signable(q->name)) {
-            continue;
-        }
-        v1_put(&s, &sep, 1);
-        sep = '&';
-        v1_view(&s, q->name);
-        if (!q->bare) {
-            v1_put(&s, "=", 1);
-            v1_view(&s, q->value);
-        }
-    }
+    v1_string_to_sign(&s, g, exp_v);
     sgn_hmac_final(&s.mac, mac);
     base64_into(g->signature, mac, sizeof(mac));
     sgn_cleanse(mac, sizeof(mac));
@@ -876,7 +1129,8 @@ static enum sgn_status sign_v1(struct sgn_buf *out, struct signing *g, struct sg
         trace->signing_key_hex[0] = '\0';
         memcpy(trace->signature, g->signature, 29);
     }
-    put_url(out, g, SGN_VIEW_LIT("Signature"), (struct sgn_view){g->signature, 28});
+    put_url_path(out, g);
+    put_url_query(out, g, SGN_VIEW_LIT("Signature"), (struct sgn_view){g->signature, 28}, (struct sgn_view){NULL, 0}); /* base64 */
     if (trace != NULL && tbuf.overflow) {
         return SGN_ERR_NO_SPACE;
     }
@@ -898,6 +1152,7 @@ enum sgn_status sgn_presign_trace(char *out, size_t out_cap, size_t *out_len, co
         return st;
     }
     g.p = p;
+    g.overflow = false;
     g.region = oss_region(p->mode, p->region);
     st = sgn_format_datetime(g.datetime, p->time);
     if (st != SGN_OK) {

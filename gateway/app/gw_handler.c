@@ -31,6 +31,12 @@ void gw_runtime_init(struct gw_runtime *rt, struct cfg_config *cfg)
             .secret = {(const char *)cr->secret, cr->secret_len},
             .security_token = {cr->security_token, cr->security_token != NULL ? strlen(cr->security_token) : 0},
         };
+        struct sgn_params get = rt->backend[i];
+        get.method = SGN_VIEW_LIT("GET");
+        /* Fails only for OSS V1 (no canonical request) or a bucket the signer refuses anyway; a failed prefix is cleared
+         * and matches no request. */
+        enum sgn_status st = sgn_prefix_init(&rt->get_prefix[i], &get);
+        (void)st;
     }
 }
 
@@ -174,6 +180,10 @@ static void tail(struct sgn_buf *out, const struct gw_answer *a, const struct gw
     }
     sgn_buf_lit(out, "X-Request-Id: ");
     sgn_buf_append(out, a->request_id, strlen(a->request_id));
+    if (req != NULL && req->traceparent.len > 0) {
+        sgn_buf_lit(out, "\r\ntraceparent: ");
+        sgn_buf_append(out, req->traceparent.base, req->traceparent.len);
+    }
     if (a->close) {
         sgn_buf_lit(out, "\r\nConnection: close");
     } else if (req != NULL && req->minor == 0) {
@@ -294,6 +304,7 @@ const char *gw_presign_key(struct gw_ctx *c, const struct gw_req *r, int64_t now
     p.expires = (uint32_t)expires;
     p.query = query;
     p.n_query = nq;
+    p.prefix = &c->rt->get_prefix[bi]; /* used only when it is this request's prefix */
     if (p.mode != SGN_MODE_OSS_V1) {
         /* The signing key changes with the UTC day (section 3, step 5): derive it once a day per backend. */
         int64_t day = t / 86400;

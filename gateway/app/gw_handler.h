@@ -27,6 +27,9 @@ struct gw_runtime {
     /* What each backend contributes to a signing, derived once per config so that a request only adds its own part
      * (method, key, time, expiry, overrides). Views point into `cfg`. */
     struct sgn_params backend[CFG_MAX_BACKENDS];
+    /* The hash of each V4 backend's canonical-request prefix for GET (sgn.h, struct sgn_prefix); other methods and
+     * V1 backends sign without it. */
+    struct sgn_prefix get_prefix[CFG_MAX_BACKENDS];
 };
 
 /* gw_runtime_new takes ownership of `cfg` and returns a runtime with one reference, or NULL when out of memory (then

@@ -19,9 +19,9 @@ struct gw_req {
     struct gw_view query;          /* the query string as sent, without '?': parsed by whoever first needs a parameter */
     const uint8_t *addr;           /* the peer's address, 16 bytes, IPv4 as ::ffff:a.b.c.d */
     const char *client;            /* the peer's address as text, for the logs */
+    struct gw_view trace_id;       /* the trace id (32 hex digits) of a valid traceparent; empty: none */
     /* Reserved for the access rules, set by nothing yet. */
     const uint8_t *real_addr; /* the client behind a trusted proxy (Forwarded, X-Forwarded-For); NULL: the peer is it */
-    struct gw_view trace_id;  /* a trace id the request carries (traceparent); empty: none */
     /* From routing and the key rules. */
     const struct cfg_route *route; /* NULL until a route matched */
     unsigned slot;                 /* metrics slot: the route's, 0 until one matched */
@@ -38,8 +38,9 @@ static inline void gw_req_init(struct gw_req *r, const struct gw_request *http, 
     r->query = http != NULL ? http->query : (struct gw_view){"", 0};
     r->addr = addr;
     r->client = client;
+    r->trace_id =
+        http != NULL && http->traceparent.len > 0 ? (struct gw_view){http->traceparent.base + 3, 32} : (struct gw_view){"", 0};
     r->real_addr = NULL;
-    r->trace_id = (struct gw_view){"", 0};
     r->route = NULL;
     r->slot = 0;
     r->key_len = 0;

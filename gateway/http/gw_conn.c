@@ -289,6 +289,10 @@ static void log_access(struct gw_conn *c, const struct gw_req *r, const struct g
     sgn_buf_append(&b, ms, 5);
     sgn_buf_lit(&b, "\",\"id\":\"");
     sgn_buf_append(&b, a->request_id, strlen(a->request_id));
+    if (r != NULL && r->trace_id.len > 0) {
+        sgn_buf_lit(&b, "\",\"trace_id\":\"");
+        sgn_buf_append(&b, r->trace_id.base, r->trace_id.len);
+    }
     sgn_buf_lit(&b, "\",\"client\":\"");
     sgn_buf_append(&b, c->client, strlen(c->client));
     sgn_buf_lit(&b, "\",\"method\":");

@@ -106,6 +106,30 @@ bool gw_http_method_known(struct gw_view m)
     return false;
 }
 
+static bool lower_hex(const char *s, size_t n, bool nonzero)
+{
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return false;
+        }
+        any |= s[i] != '0';
+    }
+    return any || !nonzero;
+}
+
+bool gw_http_traceparent_valid(struct gw_view v)
+{
+    const char *s = v.base;
+    if (v.len < 55 || (v.len > 55 && s[55] != '-') || s[2] != '-' || s[35] != '-' || s[52] != '-') {
+        return false;
+    }
+    if (!lower_hex(s, 2, false) || (s[0] == 'f' && s[1] == 'f') || (s[0] == '0' && s[1] == '0' && v.len != 55)) {
+        return false;
+    }
+    return lower_hex(s + 3, 32, true) && lower_hex(s + 36, 16, true) && lower_hex(s + 53, 2, false);
+}
+
 /* ip_literal checks the inside of "[...]": an IPv6 address (RFC 4291 text form) or an IPvFuture. */
 static bool ip_literal(const char *s, size_t n)
 {
@@ -297,6 +321,8 @@ struct fields {
     uint64_t length;
     bool saw_close;
     bool saw_keep;
+    unsigned traceparents;
+    struct gw_view traceparent;
     bool te_present;   /* a Transfer-Encoding field, even an empty one */
     bool te_malformed; /* an element that is not `coding *( OWS ";" OWS param )` */
     bool te_unknown;   /* a coding other than chunked */
@@ -427,6 +453,9 @@ static enum gw_parse header_field(struct gw_request *r, struct fields *f, const 
         transfer_codings(f, v, vlen);
     } else if (ieq(p, name_len, "connection")) {
         connection_tokens(f, v, vlen);
+    } else if (ieq(p, name_len, "traceparent")) {
+        f->traceparents++;
+        f->traceparent = (struct gw_view){v, vlen};
     }
     return GW_PARSE_DONE;
 }
@@ -451,6 +480,10 @@ static enum gw_parse finish_head(struct gw_request *r, const struct fields *f)
         return fail(r, 400, "HTTP/1.1 request without Host");
     }
     r->keep_alive = r->minor == 1 ? !f->saw_close : (f->saw_keep && !f->saw_close);
+    /* Only a whole head's one valid traceparent is passed on (never one from a head that failed to parse). */
+    if (f->traceparents == 1 && gw_http_traceparent_valid(f->traceparent)) {
+        r->traceparent = f->traceparent;
+    }
     return GW_PARSE_DONE;
 }
 

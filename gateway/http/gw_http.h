@@ -37,10 +37,11 @@ enum gw_target_form {
  * the error are set (the method, once the request line has been read), the others are zero. */
 struct gw_request {
     struct gw_view method;
-    struct gw_view target; /* as sent */
-    struct gw_view path;   /* the target's path: starts with '/' for the origin and absolute forms, empty otherwise */
-    struct gw_view query;  /* after '?', without it; empty when none */
-    struct gw_view host;   /* the Host field's value, checked against RFC 9110's `uri-host [":" port]` */
+    struct gw_view target;      /* as sent */
+    struct gw_view path;        /* the target's path: starts with '/' for the origin and absolute forms, empty otherwise */
+    struct gw_view query;       /* after '?', without it; empty when none */
+    struct gw_view host;        /* the Host field's value, checked against RFC 9110's `uri-host [":" port]` */
+    struct gw_view traceparent; /* a valid W3C traceparent (empty when absent, invalid or repeated) */
     enum gw_target_form form;
     uint8_t minor;   /* HTTP/1.minor: 0 or 1 */
     bool keep_alive; /* after Connection: and the version's default */
@@ -63,5 +64,10 @@ bool gw_http_authority_valid(struct gw_view v);
 /* gw_http_method_known says whether `m` is a method this server recognises (RFC 9110 section 9 and PATCH); others of
  * legal syntax are answered 501. */
 bool gw_http_method_known(struct gw_view m);
+
+/* gw_http_traceparent_valid says whether `v` is a W3C Trace Context `traceparent` value this server may pass on:
+ * version-trace_id-parent_id-flags in lowercase hex, version not ff, ids not all zeros; version 00 is exactly 55
+ * bytes, a later version at least 55 with '-' after them (Trace Context section 3.2). The trace id is bytes 3..34. */
+bool gw_http_traceparent_valid(struct gw_view v);
 
 #endif

@@ -71,16 +71,37 @@ struct sgn_pair {
     struct sgn_view value;
 };
 
-/* struct sgn_signing_key is a derived signing key (section 3, step 5) for one (mode, secret, day, region). Derive it
- * once with sgn_signing_key_derive and pass it in sgn_params.signing_key: the signer uses it when mode, day and region
- * match the request and derives its own otherwise, so a stale cache is slower, never wrong. It holds key material: wipe
- * it with sgn_signing_key_wipe when done. */
+/* struct sgn_hash is opaque storage for one SHA-256 or SHA-1 context of libcrypto (sgn_crypto.c checks at compile
+ * time that the library's context fits). It names no library type, so this header stays free of them. */
+struct sgn_hash {
+    _Alignas(16) unsigned char state[128];
+};
+
+/* struct sgn_signing_key is a derived signing key (section 3, step 5) for one (mode, secret, day, region), with the
+ * HMAC-SHA256 midstates of that key: the hash states after its inner and outer pad blocks, so that each signature made
+ * with it hashes two blocks fewer. Derive it once with sgn_signing_key_derive and pass it in sgn_params.signing_key:
+ * the signer uses it when mode, day and region match the request and derives its own otherwise, so a stale cache is
+ * slower, never wrong. It holds key material: wipe it with sgn_signing_key_wipe when done. */
 struct sgn_signing_key {
     enum sgn_mode mode;
     char day[8]; /* YYYYMMDD */
     uint8_t region_len;
     char region[SGN_MAX_REGION];
     uint8_t key[32];
+    struct sgn_hash ipad; /* SHA-256 state after (key ^ 0x36...) */
+    struct sgn_hash opad; /* SHA-256 state after (key ^ 0x5c...) */
+};
+
+/* struct sgn_prefix is the SHA-256 state after the start of a V4 canonical request that depends only on the backend
+ * and the method: "METHOD\n/bucket/" (OSS, and S3 with path addressing) or "METHOD\n/" (S3 otherwise). A caller that
+ * signs many URLs for one backend fills it once with sgn_prefix_init (gateway: once per configuration) and passes it in
+ * sgn_params.prefix; the signer resumes from it when its text is exactly the request's prefix and hashes the prefix
+ * itself otherwise, so a stale one is slower, never wrong. It saves a whole SHA-256 block when the prefix is 64 bytes
+ * or longer (a long bucket name), else only the copying. Holds no secret. */
+struct sgn_prefix {
+    uint8_t len;
+    char text[SGN_MAX_METHOD + 2 + 63 + 1];
+    struct sgn_hash hash;
 };
 
 struct sgn_params {
@@ -104,6 +125,7 @@ struct sgn_params {
     const struct sgn_view *additional_headers; /* OSS V4: extra header names to sign */
     size_t n_additional_headers;
     const struct sgn_signing_key *signing_key; /* optional cache, see struct sgn_signing_key */
+    const struct sgn_prefix *prefix;           /* optional, V4 only, see struct sgn_prefix */
 };
 
 /* struct sgn_trace receives the intermediate values of one signing, for tests and debugging. `canonical` is caller
@@ -133,6 +155,15 @@ SGN_MUST_USE enum sgn_status sgn_signing_key_derive(struct sgn_signing_key *out,
 
 /* sgn_signing_key_wipe clears `k` so that no key material stays in memory. NULL is allowed. */
 void sgn_signing_key_wipe(struct sgn_signing_key *k);
+
+/* sgn_prefix_init fills `out` for the mode, method, bucket and addressing of `p` (the other fields are not read).
+ * SGN_ERR_MODE for SGN_MODE_OSS_V1, which has no canonical request; SGN_ERR_METHOD or SGN_ERR_BUCKET for a method or
+ * bucket that sgn_presign would refuse; `out` is then cleared, and a cleared prefix matches no request. */
+SGN_MUST_USE enum sgn_status sgn_prefix_init(struct sgn_prefix *out, const struct sgn_params *p);
+
+/* sgn_ct_equal compares `len` bytes at `a` and `b` in a time that depends only on `len`; true when they are equal. For
+ * comparing a signature or MAC a client presents with the expected one, never memcmp. */
+bool sgn_ct_equal(const void *a, const void *b, size_t len);
 
 /* sgn_encode writes enc(in) (section 2: every byte but A-Z a-z 0-9 - . _ ~ as %XX, and '/' kept when `keep_slash`) into
  * `out` (capacity `out_cap`, NUL-terminated) and its length into `*out_len`. SGN_ERR_NO_SPACE if it does not fit. */

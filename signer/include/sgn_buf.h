@@ -57,6 +57,9 @@ extern const unsigned char sgn_unreserved[256];
 /* sgn_buf_enc appends enc(v), or encPath(v) when `keep_slash` (section 2). */
 void sgn_buf_enc(struct sgn_buf *b, struct sgn_view v, bool keep_slash);
 
+/* sgn_hex writes `n` bytes as lower-case hex and a NUL into `out` (room for 2 * n + 1 bytes). */
+void sgn_hex(char *out, const unsigned char *p, size_t n);
+
 /* sgn_buf_hex appends `n` bytes as lower-case hex. */
 void sgn_buf_hex(struct sgn_buf *b, const unsigned char *p, size_t n);
 

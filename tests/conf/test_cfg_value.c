@@ -169,3 +169,46 @@ Test(cfg_value, control_bytes)
     cr_assert(cfg_has_ctl("a\x7f", 2));
     cr_assert(!cfg_has_ctl("\xc3\xa9", 2)); /* UTF-8 is not a control byte */
 }
+
+static bool endpoint(const char *s)
+{
+    return cfg_endpoint_valid(s, strlen(s));
+}
+
+Test(cfg_value, endpoint_forms)
+{
+    cr_assert(endpoint("oss-cn-hangzhou.aliyuncs.com"));
+    cr_assert(endpoint("127.0.0.1:9000"));
+    cr_assert(endpoint("[::1]"));
+    cr_assert(endpoint("[::1]:9000"));
+    cr_assert(endpoint("cdn.example.com:65535"));
+    cr_assert(!endpoint(""));
+    cr_assert(!endpoint("Upper.example.com"));
+    cr_assert(!endpoint("a..b"));
+    cr_assert(!endpoint(".a"));
+    cr_assert(!endpoint("a-"));
+    cr_assert(!endpoint("host/path"));
+    cr_assert(!endpoint("host:0"));
+    cr_assert(!endpoint("host:65536"));
+    cr_assert(!endpoint("host:"));
+    cr_assert(!endpoint("[::1"));
+    cr_assert(!endpoint("[::1]x"));
+    cr_assert(!endpoint("[1.2.3.4]:80"));
+}
+
+Test(cfg_value, region_media_type_and_referrer_policy)
+{
+    cr_assert(cfg_region_valid("cn-hangzhou", 11));
+    cr_assert(!cfg_region_valid("-cn", 3));
+    cr_assert(!cfg_region_valid("cn-", 3));
+    cr_assert(!cfg_region_valid("CN", 2));
+    cr_assert(!cfg_region_valid("", 0));
+    cr_assert(cfg_media_type_valid("text/plain; charset=utf-8", 25));
+    cr_assert(!cfg_media_type_valid("text", 4));
+    cr_assert(!cfg_media_type_valid("/plain", 6));
+    cr_assert(!cfg_media_type_valid("text/", 5));
+    cr_assert(!cfg_media_type_valid("text/;a", 7));
+    cr_assert(!cfg_media_type_valid("text/pl\x01in", 10));
+    cr_assert(cfg_referrer_policy_valid("strict-origin-when-cross-origin"));
+    cr_assert(!cfg_referrer_policy_valid("never"));
+}

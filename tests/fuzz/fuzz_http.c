@@ -125,6 +125,7 @@ static void check_result(enum gw_parse st, const struct gw_request *r, const cha
     check_target(r);
     CHECK(r->host.len == 0 || inside(r->host, buf, r->head_len));
     CHECK(gw_http_authority_valid(r->host));
+    CHECK(r->traceparent.len == 0 || (inside(r->traceparent, buf, r->head_len) && gw_http_traceparent_valid(r->traceparent)));
     CHECK(r->minor == 0 || r->minor == 1);
     CHECK(r->n_headers <= lim->max_headers);
     CHECK(r->status == 0 && r->reason == NULL);

@@ -209,3 +209,41 @@ Test(gw_http, known_methods)
     struct gw_request r;
     cr_assert_eq(parse(&r, "BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n"), GW_PARSE_DONE, "legal syntax parses; the handler says 501");
 }
+
+Test(gw_http, traceparent)
+{
+    static const char *const good[] = {
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-future",
+        "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09",
+    };
+    static const char *const bad[] = {
+        "",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", /* version 00 has no more fields */
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",   /* version ff is invalid */
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",   /* all-zero trace id */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",   /* all-zero parent id */
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",   /* uppercase */
+        "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",    /* short trace id */
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",  /* no '-' after the known fields */
+        "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",   /* separator */
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        cr_assert(gw_http_traceparent_valid((struct gw_view){good[i], strlen(good[i])}), "refused: %s", good[i]);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert(!gw_http_traceparent_valid((struct gw_view){bad[i], strlen(bad[i])}), "accepted: %s", bad[i]);
+    }
+    struct gw_request r;
+    cr_assert_eq(
+        parse(&r, "GET / HTTP/1.1\r\nHost: x\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n"),
+        GW_PARSE_DONE);
+    cr_assert_eq(r.traceparent.len, 55);
+    cr_assert_eq(parse(&r, "GET / HTTP/1.1\r\nHost: x\r\nTraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
+                           "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n"),
+                 GW_PARSE_DONE);
+    cr_assert_eq(r.traceparent.len, 0, "a repeated traceparent is not passed on");
+    cr_assert_eq(parse(&r, "GET / HTTP/1.1\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n"),
+                 GW_PARSE_ERROR);
+    cr_assert_eq(r.traceparent.len, 0, "nor one from a head that failed");
+}

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -130,4 +131,33 @@ Test(gw_proto, head_errors_carry_no_body)
         cr_assert(gw_header(buf, "Content-Length", v, sizeof(v)) && strcmp(v, "0") != 0, "the GET length is announced");
         cr_assert_str_eq(body(), "", "HEAD %d carries no body: %s", st, buf);
     }
+}
+
+Test(gw_proto, traceparent_is_echoed_and_logged)
+{
+    static char log[65536];
+    static const char tp[] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    char v[128];
+    char req[512];
+    int n = snprintf(req, sizeof(req), "GET /files/a HTTP/1.1\r\nHost: x\r\ntraceparent: %s\r\nConnection: close\r\n\r\n", tp);
+    cr_assert(n > 0 && (size_t)n < sizeof(req));
+    expect(req, 302, NULL);
+    cr_assert(gw_header(buf, "traceparent", v, sizeof(v)), "%s", buf);
+    cr_assert_str_eq(v, tp);
+    expect("GET /nowhere HTTP/1.1\r\nHost: x\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n"
+           "Connection: close\r\n\r\n",
+           404, "no route for this path");
+    cr_assert(gw_header(buf, "traceparent", v, sizeof(v)), "errors carry it too: %s", buf);
+    expect("GET /files/a HTTP/1.1\r\nHost: x\r\ntraceparent: 00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01\r\n"
+           "Connection: close\r\n\r\n",
+           302, NULL);
+    cr_assert(!gw_header(buf, "traceparent", v, sizeof(v)), "an invalid one is not echoed: %s", buf);
+
+    long long start = gw_mono_ns();
+    while (gw_ms_since(start) < 3000 && gw_count(log, "\n") < 3) {
+        gw_read_file(gw.out_path, log, sizeof(log));
+        usleep(20000);
+    }
+    cr_assert_eq(gw_count(log, "\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\""), 2, "%s", log);
+    cr_assert_eq(gw_count(log, "trace_id"), 2, "%s", log);
 }

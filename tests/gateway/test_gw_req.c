@@ -78,7 +78,10 @@ Test(gw_req, carries_route_key_method_and_client, .init = setup, .fini = teardow
     struct gw_req r2;
 
     cr_assert_eq(handle("HEAD /files/a%20b.txt?x=1 HTTP/1.1\r\nHost: g\r\n\r\n", &h1, &r1), 302);
-    cr_assert_eq(handle("GET /other/c/d HTTP/1.1\r\nHost: g\r\n\r\n", &h2, &r2), 302);
+    cr_assert_eq(handle("GET /other/c/d HTTP/1.1\r\nHost: g\r\n"
+                        "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n",
+                        &h2, &r2),
+                 302);
 
     /* Each keeps what its own routing found, after the worker answered the other. */
     cr_assert_eq(r1.route, &rt->cfg->routes[0]);
@@ -90,6 +93,7 @@ Test(gw_req, carries_route_key_method_and_client, .init = setup, .fini = teardow
     cr_assert_eq(r2.route, &rt->cfg->routes[1]);
     cr_assert_str_eq(r2.key, "c/d");
     cr_assert(r2.method.len == 3 && memcmp(r2.method.base, "GET", 3) == 0);
+    cr_assert(r2.trace_id.len == 32 && memcmp(r2.trace_id.base, "4bf92f3577b34da6a3ce929d0e0e4736", 32) == 0);
     cr_assert(r1.addr == addr && strcmp(r1.client, "192.0.2.7") == 0 && r1.real_addr == NULL && r1.trace_id.len == 0);
 
     /* Signing reads the key and method from the value: presigning r1 again gives a HEAD URL for its key. */
