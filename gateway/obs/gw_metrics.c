@@ -11,6 +11,8 @@ atomic_long gw_open_connections;
 atomic_uint_fast64_t gw_rejected[GW_REJECT_KINDS];
 atomic_uint_fast64_t gw_reloads_ok;
 atomic_uint_fast64_t gw_reloads_failed;
+static atomic_uint cap_connections;
+static atomic_uint cap_connections_per_ip;
 
 static const uint16_t status_codes[GW_STATUS_SLOTS] = {200, 302, 307, 400, 404, 405, 408, 413, 414, 431, 500, 503, 505};
 static const uint64_t latency_le_us[GW_LATENCY_BUCKETS] = {25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000};
@@ -46,6 +48,12 @@ unsigned gw_metrics_slot(const char *prefix)
 done:
     pthread_mutex_unlock(&lock);
     return slot;
+}
+
+void gw_metrics_set_caps(unsigned max_connections, unsigned max_connections_per_ip)
+{
+    atomic_store(&cap_connections, max_connections);
+    atomic_store(&cap_connections_per_ip, max_connections_per_ip);
 }
 
 void gw_metrics_register(struct gw_stats *stats)
@@ -174,6 +182,13 @@ void gw_metrics_render(struct sgn_buf *b)
                    "# TYPE oss_gateway_open_connections gauge\noss_gateway_open_connections ");
     long open = atomic_load(&gw_open_connections);
     put_u64(b, open > 0 ? (uint64_t)open : 0);
+    sgn_buf_lit(b, "\n# HELP oss_gateway_max_connections The cap on open client connections (limits.max_connections).\n"
+                   "# TYPE oss_gateway_max_connections gauge\noss_gateway_max_connections ");
+    put_u64(b, atomic_load(&cap_connections));
+    sgn_buf_lit(b, "\n# HELP oss_gateway_max_connections_per_ip The cap on open connections from one client address "
+                   "(limits.max_connections_per_ip).\n"
+                   "# TYPE oss_gateway_max_connections_per_ip gauge\noss_gateway_max_connections_per_ip ");
+    put_u64(b, atomic_load(&cap_connections_per_ip));
     sgn_buf_lit(b, "\n# HELP oss_gateway_rejected_connections_total Connections closed at accept, by reason.\n"
                    "# TYPE oss_gateway_rejected_connections_total counter\n");
     for (unsigned i = 0; i < GW_REJECT_KINDS; i++) {

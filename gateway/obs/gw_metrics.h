@@ -32,6 +32,10 @@ extern atomic_uint_fast64_t gw_rejected[GW_REJECT_KINDS];
 extern atomic_uint_fast64_t gw_reloads_ok;
 extern atomic_uint_fast64_t gw_reloads_failed;
 
+/* gw_metrics_set_caps records the running configuration's connection caps (limits.max_connections and
+ * limits.max_connections_per_ip) for the exposition: at start and after each reload. */
+void gw_metrics_set_caps(unsigned max_connections, unsigned max_connections_per_ip);
+
 static inline void gw_stat_inc(atomic_uint_fast64_t *c, uint64_t n)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);

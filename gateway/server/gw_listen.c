@@ -87,6 +87,7 @@ int gw_listen_open(struct gw_listeners *ls, const struct cfg_config *cfg)
             }
             ls->fd[ls->n++] = fd;
         }
+        ls->inherited = true;
         if (cfg->n_listen > 0) {
             gw_log(GW_LOG_NOTICE, "using %d socket(s) from systemd; the config's listen addresses are not bound", n);
         }
@@ -138,10 +139,23 @@ int gw_listen_open(struct gw_listeners *ls, const struct cfg_config *cfg)
     return 0;
 }
 
+void gw_listen_release(struct gw_listeners *ls)
+{
+    if (atomic_fetch_sub(&ls->users, 1) != 1 || ls->inherited) {
+        return;
+    }
+    for (size_t i = 0; i < ls->n; i++) {
+        close(ls->fd[i]);
+        ls->fd[i] = -1;
+    }
+}
+
 void gw_listen_close(struct gw_listeners *ls)
 {
     for (size_t i = 0; i < ls->n; i++) {
-        close(ls->fd[i]);
+        if (ls->fd[i] >= 0) {
+            close(ls->fd[i]);
+        }
     }
     ls->n = 0;
 }

@@ -18,6 +18,7 @@
 
 #include "gw_listen.h"
 #include "gw_log.h"
+#include "gw_metrics.h"
 #include "gw_worker.h"
 
 static struct gw_worker **workers;
@@ -92,6 +93,7 @@ static void reload(void)
         return;
     }
     atomic_store(&gw_log_max_level, (int)rt->cfg->log.level);
+    gw_metrics_set_caps(rt->cfg->limits.max_connections, rt->cfg->limits.max_connections_per_ip);
     struct gw_runtime *prev = atomic_exchange(&gw_current, rt);
     gw_runtime_unref(prev); /* workers still holding it keep it alive until they adopt the new one */
     poke_workers();
@@ -215,6 +217,7 @@ static int load_config(const char *path)
         gw_log(GW_LOG_ERR, "out of memory");
         return -1;
     }
+    gw_metrics_set_caps(cfg->limits.max_connections, cfg->limits.max_connections_per_ip);
     atomic_store(&gw_current, rt);
     return 0;
 }

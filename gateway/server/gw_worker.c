@@ -140,6 +140,10 @@ static void worker_start_drain(struct gw_worker *w)
         w->lev[i] = NULL;
     }
     w->n_lev = 0;
+    if (w->ls != NULL) {
+        gw_listen_release(w->ls); /* the last worker to stop accepting closes the sockets the process bound */
+        w->ls = NULL;
+    }
     event_del(&w->resume_ev);
     gw_conn_close_idle(&w->loop);
     worker_check_done(w);
@@ -201,7 +205,7 @@ static void on_conn_closed(struct gw_loop *lp, const uint8_t addr[16])
     worker_check_done(w);
 }
 
-struct gw_worker *gw_worker_new(unsigned id, struct gw_runtime *rt, const struct gw_listeners *ls, int done_fd, uint32_t boot_id)
+struct gw_worker *gw_worker_new(unsigned id, struct gw_runtime *rt, struct gw_listeners *ls, int done_fd, uint32_t boot_id)
 {
     struct gw_worker *w = calloc(1, sizeof(*w));
     struct event_config *ec = event_config_new();
@@ -241,6 +245,8 @@ struct gw_worker *gw_worker_new(unsigned id, struct gw_runtime *rt, const struct
         evconnlistener_set_error_cb(w->lev[i], on_accept_error);
         w->n_lev++;
     }
+    w->ls = ls;
+    atomic_fetch_add(&ls->users, 1);
     on_tick(-1, 0, w);
     return w;
 fail:

@@ -26,8 +26,9 @@ struct gw_worker {
     bool thread_started;
     struct evconnlistener *lev[GW_MAX_LISTENERS];
     size_t n_lev;
-    bool paused;         /* listeners disabled: at the connection cap, or accept failing */
-    unsigned backoff_ms; /* after EMFILE/ENFILE */
+    struct gw_listeners *ls; /* while it accepts on them; released (gw_listen_release) when its drain begins */
+    bool paused;             /* listeners disabled: at the connection cap, or accept failing */
+    unsigned backoff_ms;     /* after EMFILE/ENFILE */
     int64_t last_err_log;
     int ctl_fd; /* eventfd: the main thread asks the worker to look at the shared state */
     struct event ctl_ev;
@@ -37,9 +38,9 @@ struct gw_worker {
     int done_fd;                   /* written once when the loop ends */
 };
 
-/* gw_worker_new sets up worker `id` (its loop, its listeners on `ls`, a reference to `rt`); it writes 1 to `done_fd`
- * when its loop ends. Returns NULL when a resource is missing. */
-struct gw_worker *gw_worker_new(unsigned id, struct gw_runtime *rt, const struct gw_listeners *ls, int done_fd, uint32_t boot_id);
+/* gw_worker_new sets up worker `id` (its loop, its listeners on `ls`, of which it becomes a user, a reference to `rt`);
+ * it writes 1 to `done_fd` when its loop ends. Returns NULL when a resource is missing. */
+struct gw_worker *gw_worker_new(unsigned id, struct gw_runtime *rt, struct gw_listeners *ls, int done_fd, uint32_t boot_id);
 
 /* gw_worker_start starts the worker's thread; returns 0 or pthread_create's error. */
 int gw_worker_start(struct gw_worker *w);

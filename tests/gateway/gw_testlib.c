@@ -170,6 +170,17 @@ int gw_connect(int port, int ms)
     return fd;
 }
 
+int gw_connect_error(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert(fd >= 0);
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    int err = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : errno;
+    close(fd);
+    return err;
+}
+
 void gw_send(int fd, const char *s, size_t len)
 {
     while (len > 0) {

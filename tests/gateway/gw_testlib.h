@@ -41,6 +41,10 @@ int gw_stop(struct gw_proc *p, int sig, int ms, long *elapsed_ms);
 /* gw_connect opens a TCP connection to 127.0.0.1:port with a receive timeout of `ms`. */
 int gw_connect(int port, int ms);
 
+/* gw_connect_error connects to 127.0.0.1:port and closes at once; returns 0, or connect's errno (ECONNREFUSED when
+ * nothing listens there). */
+int gw_connect_error(int port);
+
 /* gw_send sends all of `s`. */
 void gw_send(int fd, const char *s, size_t len);
 

@@ -1,5 +1,5 @@
-/* The limits no other test reaches: the global connection cap (the listener pauses at it and resumes below it) and the
- * drain deadline (limits.shutdown_timeout) when a client never finishes its request. */
+/* The limits no other test reaches: the global connection cap (the listener pauses at it and resumes below it), the
+ * caps in /metrics, and the drain deadline (limits.shutdown_timeout) when a client never finishes its request. */
 #include <poll.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -23,12 +23,12 @@
 
 static char buf[65536];
 
-/* wait_open_connections asks /metrics until the gateway counts `want` open connections (the one asking included), at
- * most `ms`; returns whether it did. The answer is left in buf. */
-static bool wait_open_connections(int port, long want, int ms)
+/* wait_metric asks /metrics until the gauge `name` has the value `want`, at most `ms`; returns whether it did. The
+ * answer is left in buf. */
+static bool wait_metric(int port, const char *name, long want, int ms)
 {
-    char needle[64];
-    snprintf(needle, sizeof(needle), "\noss_gateway_open_connections %ld\n", want);
+    char needle[96];
+    snprintf(needle, sizeof(needle), "\n%s %ld\n", name, want);
     long long start = gw_mono_ns();
     do {
         gw_exchange(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", buf, sizeof(buf));
@@ -38,6 +38,12 @@ static bool wait_open_connections(int port, long want, int ms)
         usleep(20000);
     } while (gw_ms_since(start) < ms);
     return false;
+}
+
+/* wait_open_connections waits until the gateway counts `want` open connections (the one asking included). */
+static bool wait_open_connections(int port, long want, int ms)
+{
+    return wait_metric(port, "oss_gateway_open_connections", want, ms);
 }
 
 Test(gw_limits, listener_pauses_at_max_connections_and_resumes_below_it, .timeout = 30)
@@ -74,6 +80,23 @@ Test(gw_limits, listener_pauses_at_max_connections_and_resumes_below_it, .timeou
         close(held[i]);
     }
     close(sixth);
+    cr_assert_eq(gw_stop(&gw, SIGTERM, 6000, NULL), 0);
+}
+
+Test(gw_limits, metrics_export_the_caps_and_follow_a_reload, .timeout = 30)
+{
+    struct gw_proc gw = {0};
+
+    gw_start(&gw, CONFIG("{max_connections: 5, max_connections_per_ip: 3}"), NULL);
+    cr_assert(wait_metric(gw.port, "oss_gateway_max_connections", 5, 0), "%s", buf);
+    cr_assert_not_null(strstr(buf, "\n# TYPE oss_gateway_max_connections gauge\n"), "%s", buf);
+    cr_assert(wait_metric(gw.port, "oss_gateway_max_connections_per_ip", 3, 0), "%s", buf);
+    cr_assert_not_null(strstr(buf, "\n# TYPE oss_gateway_max_connections_per_ip gauge\n"), "%s", buf);
+    /* The caps apply from a reload on (gw_worker.c reads the running configuration's), and so do the gauges. */
+    gw_write_config(&gw, CONFIG("{max_connections: 7000, max_connections_per_ip: 400}"));
+    kill(gw.pid, SIGHUP);
+    cr_assert(wait_metric(gw.port, "oss_gateway_max_connections", 7000, 3000), "after the reload: %s", buf);
+    cr_assert(wait_metric(gw.port, "oss_gateway_max_connections_per_ip", 400, 0), "after the reload: %s", buf);
     cr_assert_eq(gw_stop(&gw, SIGTERM, 6000, NULL), 0);
 }
 

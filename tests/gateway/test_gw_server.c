@@ -1,10 +1,12 @@
 /* The real binary on a loopback port, over real sockets: each row of docs/design.md's request table, the limits, keep-
  * alive and pipelining, hostile targets, reload and stop. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -322,9 +324,10 @@ Test(gw_server, reload_swaps_config_and_keeps_a_good_one)
     cr_assert_eq(gw_status(buf), 302, "a bad config keeps the old one running");
 }
 
-Test(gw_server, sigterm_finishes_in_flight_and_exits_0)
+/* restart_with_request_in_flight restarts the gateway with deadlines far beyond the tests' (whatever closes a connection
+ * then is the drain, not a timer) and returns a connection whose request is in flight: its head is not complete. */
+static int restart_with_request_in_flight(void)
 {
-    /* Timeouts far beyond the test's deadlines: whatever closes a connection here is the drain, not a timer. */
     gw_stop(&gw, SIGTERM, 6000, NULL);
     memset(&gw, 0, sizeof(gw));
     gw_start(&gw,
@@ -332,8 +335,14 @@ Test(gw_server, sigterm_finishes_in_flight_and_exits_0)
                          "routes:\n  - {prefix: /files/, backend: origin, expires: 15m}\n",
              NULL);
     int fd = gw_connect(gw.port, 5000);
-    gw_send(fd, "GET /files/a HTTP/1.1\r\nHost: x\r\n", 32); /* in flight: head not complete */
-    int silent = gw_connect(gw.port, 5000);                  /* connected, no request yet */
+    gw_send(fd, "GET /files/a HTTP/1.1\r\nHost: x\r\n", 32);
+    return fd;
+}
+
+Test(gw_server, sigterm_finishes_in_flight_and_exits_0)
+{
+    int fd = restart_with_request_in_flight();
+    int silent = gw_connect(gw.port, 5000); /* connected, no request yet */
     int idle = gw_connect(gw.port, 5000);
     const char *head_req = "HEAD /files/a HTTP/1.1\r\nHost: x\r\n\r\n";
     gw_send(idle, head_req, strlen(head_req));
@@ -370,4 +379,28 @@ Test(gw_server, sigterm_finishes_in_flight_and_exits_0)
     int st = gw_stop(&gw, SIGTERM, 6000, &ms);
     cr_assert_eq(st, 0);
     cr_assert(ms < 5000);
+}
+
+Test(gw_server, sigterm_refuses_new_connections_while_in_flight_is_answered)
+{
+    /* A balancer must see the draining instance refuse at once, not have connections queued in a backlog that nobody
+     * accepts any more and that is reset at exit (docs/scale-out.md). The drain (1 min) outlasts the test. */
+    int fd = restart_with_request_in_flight();
+    cr_assert_eq(gw_connect_error(gw.port), 0, "the gateway accepts before the stop");
+    kill(gw.pid, SIGTERM);
+
+    long long start = gw_mono_ns();
+    int err = 0;
+    while ((err = gw_connect_error(gw.port)) == 0 && gw_ms_since(start) < 3000) {
+        usleep(10000);
+    }
+    cr_assert_eq(err, ECONNREFUSED, "a new connection is refused once the drain begins, got %s after %ld ms",
+                 err == 0 ? "a connection" : strerror(err), gw_ms_since(start));
+    cr_assert_eq(waitpid(gw.pid, NULL, WNOHANG), 0, "the gateway still drains");
+
+    gw_send(fd, "\r\n", 2);
+    gw_recv_all(fd, buf, sizeof(buf), 5000);
+    cr_assert_eq(gw_status(buf), 302, "the request in flight is still answered: %s", buf);
+    close(fd);
+    cr_assert_eq(gw_stop(&gw, SIGTERM, 6000, NULL), 0);
 }

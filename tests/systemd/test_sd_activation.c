@@ -195,3 +195,42 @@ Test(sd_activation, sigterm_under_load_finishes_in_flight_requests_and_exits_0_w
     cr_assert_eq(failed, 0, "%ld of %ld requests failed; first: %s", failed, ok + failed, load.first_error);
     stop();
 }
+
+Test(sd_activation, the_drain_leaves_the_socket_from_systemd_listening)
+{
+    char buf[8192];
+    const char *head_req = "HEAD /files/a HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    /* One worker, so that the idle connection closing shows that the drain has begun (gw_worker.c stops accepting
+     * first); deadlines far beyond the test's, so that only the drain closes anything. */
+    gw_write_config(&gw, "workers: 1\n"
+                         "log: {access: off, level: info}\n"
+                         "limits: {header_timeout: 1m, idle_timeout: 1m, shutdown_timeout: 1m}\n"
+                         "credentials:\n  main: {from: env}\n"
+                         "backends:\n  origin: {type: oss, region: cn-hangzhou, bucket: test-bucket,\n"
+                         "           endpoint: \"127.0.0.1:9000\", addressing: path, scheme: http, credentials: main}\n"
+                         "routes:\n  - {prefix: /files/, backend: origin, expires: 15m}\n");
+    start();
+    int idle = gw_connect(port, 5000);
+    gw_send(idle, head_req, strlen(head_req));
+    gw_recv_until(idle, buf, sizeof(buf), "\r\n\r\n", 5000);
+    cr_assert_eq(gw_status(buf), 302, "%s", buf);
+    int in_flight = gw_connect(port, 5000);
+    gw_send(in_flight, "GET /files/b HTTP/1.1\r\nHost: x\r\n", 32);
+    /* Only the gateway's copy keeps the socket open now: closing it would refuse connections the next instance must
+     * get. (systemd keeps its own copy, so there the socket would survive anyway: this makes the rule observable.) */
+    close(lfd);
+    lfd = -1;
+
+    kill(gw.pid, SIGTERM);
+    cr_assert_eq(gw_recv_all(idle, buf, sizeof(buf), 5000), 0, "the drain closes the idle keep-alive connection");
+    close(idle);
+    cr_assert_eq(gw_connect_error(port), 0, "the socket from systemd still listens during the drain: %s",
+                 strerror(gw_connect_error(port)));
+    gw_send(in_flight, "\r\n", 2);
+    gw_recv_all(in_flight, buf, sizeof(buf), 5000);
+    close(in_flight);
+    cr_assert_eq(gw_status(buf), 302, "the request in flight is answered: %s", buf);
+    cr_assert_eq(gw_sd_wait_exit(gw.pid, 5000), 0);
+    gw.pid = 0;
+}
