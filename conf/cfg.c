@@ -64,6 +64,17 @@ void cfg_config_cleanup(struct cfg_config *cfg)
         free_str_wiped(c->access_key_id);
         cfg_wipe_free(c->secret, c->secret_len);
         free_str_wiped(c->security_token);
+        free(c->renew.role_name);
+        free(c->renew.metadata_url);
+        free(c->renew.role_arn);
+        free(c->renew.oidc_provider_arn);
+        free(c->renew.oidc_token_file);
+        free(c->renew.role_session_name);
+        free(c->renew.sts_url);
+        free(c->renew.external_id);
+        free(c->renew.policy);
+        free(c->renew.url);
+        free(c->renew.ca_file);
     }
     free(cfg->credentials);
     for (size_t i = 0; i < cfg->n_backends; i++) {

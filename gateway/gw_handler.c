@@ -42,6 +42,14 @@ void gw_runtime_init(struct gw_runtime *rt, struct cfg_config *cfg)
 
 struct gw_runtime *gw_runtime_new(struct cfg_config *cfg)
 {
+    for (size_t i = 0; i < cfg->n_credentials; i++) {
+        if (cfg->credentials[i].source != CFG_CRED_STATIC) {
+            gw_log(GW_LOG_ERR, "credentials.%s: renewing sources are read by the configuration but not served yet",
+                   cfg->credentials[i].name);
+            cfg_free(cfg);
+            return NULL;
+        }
+    }
     struct gw_runtime *rt = calloc(1, sizeof(*rt));
     if (rt == NULL) {
         cfg_free(cfg);
