@@ -398,6 +398,21 @@ const char *cfg_http_url_why(const char *s, size_t len)
     if (s[skip] == '/' || s[skip] == ':' || s[skip] == '?') {
         return "has no host";
     }
+    size_t end = skip;
+    while (end < len && s[end] != '/' && s[end] != '?') {
+        end++;
+    }
+    const char *colon = s[skip] == '[' ? memchr(s + skip, ']', end - skip) : s + skip;
+    colon = colon != NULL ? memchr(colon, ':', (size_t)(s + end - colon)) : NULL;
+    if (s[skip] == '[' && memchr(s + skip, ']', end - skip) == NULL) {
+        return "has an IPv6 address without its closing ]";
+    }
+    if (colon != NULL) {
+        uint64_t port = 0;
+        if (!cfg_parse_uint(colon + 1, (size_t)(s + end - colon - 1), &port) || port == 0 || port > 65535) {
+            return "has a port that is not 1..65535";
+        }
+    }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c <= 0x20 || c >= 0x7f || c == '#') {

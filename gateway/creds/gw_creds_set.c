@@ -41,7 +41,24 @@ struct gw_creds_set {
     /* refresh thread only */
     int64_t next_mono_ms;
     unsigned failures;
+    int64_t reported_mono_ms; /* when a failure was last reported, 0 for never */
+    unsigned long suppressed; /* failures not reported since */
 };
+
+#define REPORT_EVERY_MS 60000
+
+static atomic_uint_fast64_t snap_serial;
+static gw_creds_log_fn log_fn;
+
+void gw_creds_set_log(gw_creds_log_fn fn)
+{
+    log_fn = fn;
+}
+
+static uint64_t next_serial(void)
+{
+    return atomic_fetch_add(&snap_serial, 1) + 1;
+}
 
 /* ---- snapshots ---- */
 
@@ -82,6 +99,7 @@ struct gw_creds_snap *gw_creds_set_acquire(struct gw_creds_set *s, int64_t now)
 /* publish swaps in `snap` (taking its reference) and drops the set's reference to the previous one. */
 static void publish(struct gw_creds_set *s, struct gw_creds_snap *snap)
 {
+    snap->serial = next_serial();
     struct gw_creds_snap *old = atomic_exchange(&s->cur, snap);
     unsigned e = atomic_fetch_add(&s->epoch, 1);
     while (atomic_load(&s->readers[e & 1]) != 0) {
@@ -545,6 +563,7 @@ struct gw_creds_set *gw_creds_set_new(const char *name, const struct gw_creds_so
         }
         atomic_init(&snap->refs, 1);
         snap->obtained = wall_now();
+        snap->serial = next_serial();
         atomic_store(&s->cur, snap);
         s->stats.expiration = snap->creds.expiration;
         return s;
@@ -699,6 +718,22 @@ struct gw_creds_refresher {
     struct gw_creds_set *sets[GW_CREDS_MAX_SETS];
 };
 
+/* report_failure tells log_fn of a failed attempt: the first of a streak, then at most one a minute. */
+static void report_failure(struct gw_creds_set *s, const char *err)
+{
+    int64_t now = mono_ms();
+    if (log_fn == NULL) {
+        return;
+    }
+    if (s->failures > 0 && s->reported_mono_ms != 0 && now - s->reported_mono_ms < REPORT_EVERY_MS) {
+        s->suppressed++;
+        return;
+    }
+    log_fn(s->name, err, s->failures + 1, s->suppressed);
+    s->reported_mono_ms = now;
+    s->suppressed = 0;
+}
+
 static void *refresher_main(void *arg)
 {
     struct gw_creds_refresher *r = arg;
@@ -719,6 +754,7 @@ static void *refresher_main(void *arg)
             if (mono_ms() >= s->next_mono_ms) {
                 int64_t at = attempt(s, err, sizeof(err));
                 if (at < 0) {
+                    report_failure(s, err);
                     uint32_t rnd = 0;
                     if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
                         rnd = (uint32_t)mono_ms();

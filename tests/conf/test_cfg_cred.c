@@ -676,6 +676,10 @@ Test(cfg_cred, uri_and_common_errors)
     cfg_free(cfg);
     expect_error("credentials:\n  default: {from: uri, url: 'http://user@host/x'}\n" TAIL, &t, CFG_ERR_SCHEMA,
                  "t.yaml:2:29: credentials.default.url: http://user@host/x must not carry a user name or password");
+    expect_error("credentials:\n  default: {from: uri, url: 'http://127.0.0.1:/x'}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:29: credentials.default.url: http://127.0.0.1:/x has a port that is not 1..65535");
+    expect_error("credentials:\n  default: {from: uri, url: 'http://[::1:80/'}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:29: credentials.default.url: http://[::1:80/ has an IPv6 address without its closing ]");
     expect_error("credentials:\n  default: {from: uri, url: 'https:///x'}\n" TAIL, &t, CFG_ERR_SCHEMA,
                  "t.yaml:2:29: credentials.default.url: https:///x has no host");
     expect_error("credentials:\n  default: {from: ecs_ram_role, metadata_url: '100.100.100.200'}\n" TAIL, &t, CFG_ERR_SCHEMA,
