@@ -256,6 +256,10 @@ static int fetch_ecs(struct gw_creds_set *s, struct gw_creds *out, char *err, si
         snprintf(role, sizeof(role), "%s", s->role_name);
     } else {
         n = snprintf(url, sizeof(url), "%s/latest/meta-data/ram/security-credentials/", s->metadata_url);
+        if (n < 0 || (size_t)n >= sizeof(url)) {
+            gw_errf(err, err_cap, "metadata URL too long");
+            goto cleanup;
+        }
         if (http_call(s, "GET", url, th, n_th, NULL, 0, &r, ferr, sizeof(ferr)) != 0) {
             gw_errf(err, err_cap, "metadata role discovery: %s", ferr);
             goto cleanup;

@@ -257,6 +257,29 @@ int abuse_get(const char *src, int port, const char *path, char *buf, size_t cap
     return gw_status(buf);
 }
 
+int abuse_fin_wait1(int port)
+{
+    char filter[64];
+    char out[] = "/tmp/gw-abuse-ss-XXXXXX";
+    static char buf[1 << 20];
+    int fd = mkstemp(out);
+    cr_assert(fd >= 0, "mkstemp: %s", strerror(errno));
+    close(fd);
+    snprintf(filter, sizeof(filter), "( sport = :%d )", port);
+    const char *const argv[] = {"ss", "-Htn", "state", "fin-wait-1", filter, NULL};
+    int st = abuse_run(argv, out, 5000);
+    size_t len = gw_read_file(out, buf, sizeof(buf));
+    unlink(out);
+    if (st != 0) {
+        return -1;
+    }
+    int n = 0;
+    for (size_t i = 0; i < len; i++) {
+        n += buf[i] == '\n';
+    }
+    return n;
+}
+
 long abuse_metric(int port, const char *name)
 {
     static char buf[256 * 1024];

@@ -68,6 +68,10 @@ int abuse_run(const char *const *argv, const char *out_path, int ms);
  * left in `buf`. */
 int abuse_get(const char *src, int port, const char *path, char *buf, size_t cap);
 
+/* abuse_fin_wait1 counts the sockets in FIN-WAIT-1 whose local port is `port` (`ss -tn state fin-wait-1`): answers
+ * the kernel still holds after the gateway closed; -1 when ss cannot run. */
+int abuse_fin_wait1(int port);
+
 /* abuse_metric reads one value of the gateway's /metrics (from 127.0.0.2, outside the per-address cap of 127.0.0.1);
  * -1 when absent. */
 long abuse_metric(int port, const char *name);

@@ -210,8 +210,8 @@ static uint64_t parse_u64(const char *s, size_t n)
 }
 
 /* check_response checks the bytes of one answer; returns the Location (NULL when there is none). */
-static const char *check_response(struct world *w, const char *resp, size_t len, const struct gw_answer *a, bool head_req,
-                                  int64_t now, size_t *loc_len)
+static const char *check_response(struct world *w, const char *resp, size_t len, const struct gw_answer *a, const struct gw_req *r,
+                                  bool head_req, int64_t now, size_t *loc_len)
 {
     const struct cfg_backend *be = &w->backend;
     const struct cfg_route *rt = &w->route;
@@ -265,7 +265,7 @@ static const char *check_response(struct world *w, const char *resp, size_t len,
     const char *q = memchr(path, '?', *loc_len - (size_t)on);
     CHECK(q != NULL);
     CHECK(gw_key_decode(w->dec, sizeof(w->dec), &n, path, (size_t)(q - path)) == NULL);
-    CHECK(n == a->key_len && memcmp(w->dec, w->ctx1.key, n) == 0);
+    CHECK(n == r->key_len && memcmp(w->dec, r->key, n) == 0);
     CHECK(memchr(q + 1, '?', *loc_len - (size_t)(q + 1 - loc)) == NULL && memchr(loc, '#', *loc_len) == NULL);
 
     /* Date and expiry as configured. */
@@ -302,7 +302,7 @@ static const char *check_response(struct world *w, const char *resp, size_t len,
         /* Every key the handler accepts has a disposition that fits its buffer (GW_DISPOSITION_MAX, the size the
          * handler uses), and the URL signs in exactly that value (corpus disp_long_cjk: the longest escaped name). */
         const char *type = rt->disposition == CFG_DISP_INLINE ? "inline" : "attachment";
-        size_t dn = gw_key_disposition(w->disp, GW_DISPOSITION_MAX, type, w->ctx1.key, a->key_len);
+        size_t dn = gw_key_disposition(w->disp, GW_DISPOSITION_MAX, type, r->key, r->key_len);
         CHECK(dn > 0);
         size_t en;
         CHECK(sgn_encode(w->disp_enc, sizeof(w->disp_enc), &en, (struct sgn_view){w->disp, dn}, false) == SGN_OK);
@@ -380,29 +380,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct gw_answer a1;
     struct gw_answer a2;
     struct gw_answer a3;
+    struct gw_req r1;
+    struct gw_req r2;
+    struct gw_req r3;
+    static const uint8_t addr[16] = {[10] = 0xff, [11] = 0xff, 127, 0, 0, 1};
+    gw_req_init(&r1, &req, addr, "127.0.0.1");
+    gw_req_init(&r2, &req, addr, "127.0.0.1");
+    gw_req_init(&r3, &req, addr, "127.0.0.1");
     sgn_buf_init(&b1, w->out1, sizeof(w->out1));
     sgn_buf_init(&b2, w->out2, sizeof(w->out2));
     sgn_buf_init(&b3, w->out3, sizeof(w->out3));
-    gw_handle(&w->ctx1, &req, now, false, &b1, &a1);
-    gw_handle(&w->ctx2, &req, now, false, &b2, &a2);
-    gw_handle(&w->ctx1, &req, now, false, &b3, &a3);
+    gw_handle(&w->ctx1, &r1, now, false, &b1, &a1);
+    gw_handle(&w->ctx2, &r2, now, false, &b2, &a2);
+    gw_handle(&w->ctx1, &r3, now, false, &b3, &a3);
     CHECK(!b1.overflow && !b2.overflow && !b3.overflow);
 
     if (why != NULL) {
-        CHECK(a1.status == 400 && a1.reason == why && a1.key_len == 0);
+        CHECK(a1.status == 400 && a1.reason == why && r1.key_len == 0);
     } else {
-        CHECK(a1.key_len == kp + key_len && memcmp(w->ctx1.key, w->route.key_prefix, kp) == 0 &&
-              memcmp(w->ctx1.key + kp, w->key, key_len) == 0);
+        CHECK(r1.key_len == kp + key_len && memcmp(r1.key, w->route.key_prefix, kp) == 0 &&
+              memcmp(r1.key + kp, w->key, key_len) == 0);
         /* Credentials count as expired against now, not the window start (corpus window_expired). */
         bool expired = w->cred.expiration > 0 && w->cred.expiration - now < 1;
         CHECK(a1.status == (expired ? 503u : w->route.status));
     }
-    CHECK(!a1.close && a1.route == &w->route);
+    CHECK(!a1.close && r1.route == &w->route);
 
     size_t loc1_len = 0;
     size_t loc3_len = 0;
-    const char *loc1 = check_response(w, b1.base, b1.len, &a1, head_req, now, &loc1_len);
-    const char *loc3 = check_response(w, b3.base, b3.len, &a3, head_req, now, &loc3_len);
+    const char *loc1 = check_response(w, b1.base, b1.len, &a1, &r1, head_req, now, &loc1_len);
+    const char *loc3 = check_response(w, b3.base, b3.len, &a3, &r3, head_req, now, &loc3_len);
     /* Deterministic: another worker answers byte for byte the same (same boot id, worker and sequence number). */
     CHECK(b1.len == b2.len && memcmp(b1.base, b2.base, b1.len) == 0);
     CHECK(a1.status == a3.status && (loc1 == NULL) == (loc3 == NULL));
@@ -410,7 +417,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(loc1_len == loc3_len && memcmp(loc1, loc3, loc1_len) == 0);
     }
     /* The secret never shows, unless the request itself carries the text. */
-    if (strstr(w->ctx1.key, SECRET) == NULL) {
+    if (strstr(r1.key, SECRET) == NULL) {
         CHECK(strstr(b1.base, SECRET) == NULL);
     }
 

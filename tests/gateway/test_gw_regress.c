@@ -51,15 +51,18 @@ static unsigned answer(struct gw_runtime *rt, const char *head, int64_t now, cha
     static struct gw_stats stats;
     static const struct gw_http_limits lim = {8192, 4096, 100};
     struct gw_request req;
+    struct gw_req r;
     struct gw_answer a;
     struct sgn_buf b;
+    static const uint8_t addr[16] = {[10] = 0xff, [11] = 0xff, 127, 0, 0, 1};
 
     memset(&ctx, 0, offsetof(struct gw_ctx, url));
     ctx.stats = &stats;
     gw_ctx_set_runtime(&ctx, rt);
     cr_assert_eq(gw_http_parse(&req, head, strlen(head), &lim), GW_PARSE_DONE);
     sgn_buf_init(&b, out, cap);
-    gw_handle(&ctx, &req, now, false, &b, &a);
+    gw_req_init(&r, &req, addr, "127.0.0.1");
+    gw_handle(&ctx, &r, now, false, &b, &a);
     cr_assert(!b.overflow);
     gw_ctx_wipe(&ctx);
     return a.status;

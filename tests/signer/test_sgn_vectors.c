@@ -7,7 +7,7 @@
 
 #include <criterion/criterion.h>
 
-#include "gw_vector.h"
+#include "sgn_vector.h"
 #include "sgn.h"
 
 static char canonical[64 * 1024];
@@ -34,7 +34,7 @@ static char canonical2[64 * 1024];
 
 /* cached_is_uncached signs a V4 case again with a cached signing key (its HMAC midstates) and the backend's prefix
  * state, and requires every intermediate and the URL to equal the uncached run's (`url`, `trace`). */
-static void cached_is_uncached(const char *name, struct gw_vector *v, const char *url, const struct sgn_trace *trace)
+static void cached_is_uncached(const char *name, struct sgn_vector *v, const char *url, const struct sgn_trace *trace)
 {
     struct sgn_params p = v->params;
     struct sgn_signing_key key;
@@ -73,14 +73,14 @@ static size_t run_file(const char *name)
     cr_assert_not_null(f, "cannot open %s", path);
 
     while ((len = getline(&line, &cap, f)) > 0) {
-        struct gw_vector v;
+        struct sgn_vector v;
         struct sgn_trace trace;
         char err[256];
         char url[16384];
         char msg[8192];
         size_t url_len;
 
-        if (gw_vector_parse(&v, line, (size_t)len, err, sizeof(err)) != 0) {
+        if (sgn_vector_parse(&v, line, (size_t)len, err, sizeof(err)) != 0) {
             cr_assert_fail("%s: %s: %s", name, v.id != NULL ? v.id : "?", err);
         }
         cr_assert_not_null(v.url_strict, "%s: %s has no url_strict", name, v.id);
@@ -127,7 +127,7 @@ static size_t run_file(const char *name)
             v.params.signing_key = NULL;
             cached_is_uncached(name, &v, url, &trace);
         }
-        gw_vector_cleanup(&v);
+        sgn_vector_cleanup(&v);
         count++;
     }
     free(line);

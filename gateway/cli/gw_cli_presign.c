@@ -10,7 +10,7 @@
 
 #include "gw_handler.h"
 #include "gw_key.h"
-#include "gw_vector.h"
+#include "sgn_vector.h"
 #include "sgn.h"
 
 /* The JSON documents hold secrets: wipe every block jansson frees (it allocates with plain malloc). */
@@ -47,7 +47,7 @@ int gw_cli_presign_jsonl(FILE *in, FILE *out)
 
     json_set_alloc_funcs(malloc, wiping_free);
     while ((len = getline(&line, &cap, in)) > 0) {
-        struct gw_vector v;
+        struct sgn_vector v;
         char err[256];
         char url[32768];
         size_t url_len;
@@ -59,7 +59,7 @@ int gw_cli_presign_jsonl(FILE *in, FILE *out)
         if (len == 0) {
             continue;
         }
-        if (gw_vector_parse(&v, line, (size_t)len, err, sizeof(err)) != 0) {
+        if (sgn_vector_parse(&v, line, (size_t)len, err, sizeof(err)) != 0) {
             rc = emit(out, v.id, "error", err);
             status = 1;
         } else {
@@ -71,7 +71,7 @@ int gw_cli_presign_jsonl(FILE *in, FILE *out)
                 status = 1;
             }
         }
-        gw_vector_cleanup(&v);
+        sgn_vector_cleanup(&v);
         explicit_bzero(line, cap);
         if (rc != 0) {
             status = 2;
@@ -93,6 +93,7 @@ static int presign_route(const char *config, const char *prefix, const char *met
     struct gw_runtime *rt = NULL;
     struct gw_ctx *ctx = NULL;
     const struct cfg_route *route = NULL;
+    struct gw_req req;
     char encoded[3 * SGN_MAX_KEY + 1];
     size_t enc_len;
     size_t key_len;
@@ -100,6 +101,7 @@ static int presign_route(const char *config, const char *prefix, const char *met
     unsigned status;
     int rc = 1;
 
+    gw_req_init(&req, NULL, NULL, "presign");
     if (cfg_load_file(&cfg, config, NULL, &err) != CFG_OK) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
@@ -130,21 +132,24 @@ static int presign_route(const char *config, const char *prefix, const char *met
     if (sgn_encode(encoded, sizeof(encoded), &enc_len, (struct sgn_view){key, strlen(key)}, true) != SGN_OK) {
         why = "key too long";
     } else {
-        memcpy(ctx->key, route->key_prefix, kp);
-        why = gw_key_decode(ctx->key + kp, SGN_MAX_KEY - kp, &key_len, encoded, enc_len);
+        memcpy(req.key, route->key_prefix, kp);
+        why = gw_key_decode(req.key + kp, SGN_MAX_KEY - kp, &key_len, encoded, enc_len);
     }
     if (why != NULL) {
         fprintf(stderr, "oss-gateway: %s\n", why);
         goto cleanup;
     }
-    ctx->key[kp + key_len] = '\0';
+    req.key[kp + key_len] = '\0';
+    req.key_len = kp + key_len;
+    req.route = route;
+    req.method = (struct gw_view){method, strlen(method)};
     struct gw_stats *stats = calloc(1, sizeof(*stats));
     if (stats == NULL) {
         goto cleanup;
     }
     ctx->stats = stats;
     gw_ctx_set_runtime(ctx, rt);
-    why = gw_presign_key(ctx, route, (struct gw_view){method, strlen(method)}, (int64_t)time(NULL), &url_len, &status);
+    why = gw_presign_key(ctx, &req, (int64_t)time(NULL), &url_len, &status);
     if (why != NULL) {
         fprintf(stderr, "oss-gateway: %s\n", why);
     } else {

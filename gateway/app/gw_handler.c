@@ -241,13 +241,13 @@ static void reply_error(struct gw_ctx *c, const struct gw_request *req, unsigned
     plain(c, req, status, text, n, "text/plain; charset=utf-8", now, out, a);
 }
 
-void gw_handle_error(struct gw_ctx *c, const struct gw_request *partial, unsigned status, const char *reason, int64_t now,
+void gw_handle_error(struct gw_ctx *c, const struct gw_req *r, unsigned status, const char *reason, int64_t now,
                      struct sgn_buf *out, struct gw_answer *a)
 {
     memset(a, 0, sizeof(*a));
     put_request_id(c, a);
     a->close = true;
-    reply_error(c, partial, status, reason, now, out, a);
+    reply_error(c, r->http, status, reason, now, out, a);
 }
 
 /* reply_options answers `OPTIONS *`, a question about the server as a whole (RFC 9110 section 9.3.7). */
@@ -269,12 +269,12 @@ static bool view_eq(struct gw_view v, const char *s)
 static const char redirect_body_head[] = "<!DOCTYPE html>\n<title>Found</title>\n<p>The file is <a href=\"";
 static const char redirect_body_tail[] = "\">here</a>.</p>\n";
 
-static const char *sign(struct gw_ctx *c, const struct cfg_route *route, struct gw_view method, int64_t t, uint32_t expires,
-                        const struct gw_creds_snap *snap, size_t *url_len, unsigned *status);
+static const char *sign(struct gw_ctx *c, const struct gw_req *r, int64_t t, uint32_t expires, const struct gw_creds_snap *snap,
+                        size_t *url_len, unsigned *status);
 
-const char *gw_presign_key(struct gw_ctx *c, const struct cfg_route *route, struct gw_view method, int64_t now, size_t *url_len,
-                           unsigned *status)
+const char *gw_presign_key(struct gw_ctx *c, const struct gw_req *r, int64_t now, size_t *url_len, unsigned *status)
 {
+    const struct cfg_route *route = r->route;
     const struct cfg_credentials *cr = route->backend->credentials;
     int64_t t = gw_sign_time(now, route->sign_window_s);
     uint64_t expires = (uint64_t)route->expires_s + route->sign_window_s; /* still `expires` left at the window's end */
@@ -303,19 +303,19 @@ const char *gw_presign_key(struct gw_ctx *c, const struct cfg_route *route, stru
             expires = (uint64_t)(expiration - t);
         }
     }
-    const char *why = sign(c, route, method, t, (uint32_t)expires, snap, url_len, status);
+    const char *why = sign(c, r, t, (uint32_t)expires, snap, url_len, status);
     gw_creds_snap_release(snap);
     c->url_end = t + (int64_t)expires;
     return why;
 }
 
-/* sign builds the URL for c->key through `route`, signed at `t` for `expires` seconds, with the keys of `snap` (NULL:
- * the static keys of the backend's template). */
-static const char *sign(struct gw_ctx *c, const struct cfg_route *route, struct gw_view method, int64_t t, uint32_t expires,
-                        const struct gw_creds_snap *snap, size_t *url_len, unsigned *status)
+/* sign builds the URL for r's key through r's route, signed at `t` for `expires` seconds, with the keys of `snap`
+ * (NULL: the static keys of the backend's template). */
+static const char *sign(struct gw_ctx *c, const struct gw_req *r, int64_t t, uint32_t expires, const struct gw_creds_snap *snap,
+                        size_t *url_len, unsigned *status)
 {
+    const struct cfg_route *route = r->route;
     size_t bi = (size_t)(route->backend - c->rt->cfg->backends);
-    size_t key_len = strlen(c->key);
     struct sgn_pair query[2];
     /* Room for the longest: a 1023-byte name of escaped ASCII gives a 1023-byte fallback and 3069 bytes of filename*. */
     char disposition[GW_DISPOSITION_MAX];
@@ -323,7 +323,7 @@ static const char *sign(struct gw_ctx *c, const struct cfg_route *route, struct 
 
     if (route->disposition != CFG_DISP_NONE) {
         const char *type = route->disposition == CFG_DISP_INLINE ? "inline" : "attachment";
-        size_t n = gw_key_disposition(disposition, sizeof(disposition), type, c->key, key_len);
+        size_t n = gw_key_disposition(disposition, sizeof(disposition), type, r->key, r->key_len);
         if (n == 0) {
             *status = 500; /* cannot happen within GW_DISPOSITION_MAX; never answer without the file name asked for */
             return "could not build the download file name";
@@ -335,8 +335,8 @@ static const char *sign(struct gw_ctx *c, const struct cfg_route *route, struct 
     }
 
     struct sgn_params p = c->rt->backend[bi];
-    p.method = (struct sgn_view){method.base, method.len};
-    p.key = (struct sgn_view){c->key, key_len};
+    p.method = (struct sgn_view){r->method.base, r->method.len};
+    p.key = (struct sgn_view){r->key, r->key_len};
     p.time = t;
     p.expires = expires;
     p.query = query;
@@ -370,8 +370,9 @@ static const char *sign(struct gw_ctx *c, const struct cfg_route *route, struct 
     return NULL;
 }
 
-void gw_handle(struct gw_ctx *c, const struct gw_request *req, int64_t now, bool close, struct sgn_buf *out, struct gw_answer *a)
+void gw_handle(struct gw_ctx *c, struct gw_req *r, int64_t now, bool close, struct sgn_buf *out, struct gw_answer *a)
 {
+    const struct gw_request *req = r->http;
     const struct cfg_config *cfg = c->rt->cfg;
     bool get = req->method.len == 3 && memcmp(req->method.base, "GET", 3) == 0;
     bool head_req = is_head(req);
@@ -379,7 +380,6 @@ void gw_handle(struct gw_ctx *c, const struct gw_request *req, int64_t now, bool
     memset(a, 0, sizeof(*a));
     put_request_id(c, a);
     a->close = close || !req->keep_alive;
-    c->key[0] = '\0';
 
     if (req->has_body) {
         a->close = true; /* the body is not read, so the connection cannot be reused */
@@ -436,28 +436,28 @@ void gw_handle(struct gw_ctx *c, const struct gw_request *req, int64_t now, bool
         reply_error(c, req, 404, "no route for this path", now, out, a);
         return;
     }
-    a->route = route;
-    a->slot = c->rt->route_slot[route - cfg->routes];
+    r->route = route;
+    r->slot = c->rt->route_slot[route - cfg->routes];
     if (!get && !head_req) {
         reply_error(c, req, 405, "method not allowed", now, out, a);
         return;
     }
     size_t kp = route->key_prefix_len;
     size_t key_len;
-    memcpy(c->key, route->key_prefix, kp);
-    const char *why = gw_key_decode(c->key + kp, SGN_MAX_KEY - kp, &key_len, req->path.base + route->prefix_len,
+    memcpy(r->key, route->key_prefix, kp);
+    const char *why = gw_key_decode(r->key + kp, SGN_MAX_KEY - kp, &key_len, req->path.base + route->prefix_len,
                                     req->path.len - route->prefix_len);
     if (why != NULL) {
-        c->key[0] = '\0';
+        r->key[0] = '\0';
         reply_error(c, req, 400, why, now, out, a);
         return;
     }
-    c->key[kp + key_len] = '\0';
-    a->key_len = kp + key_len;
+    r->key[kp + key_len] = '\0';
+    r->key_len = kp + key_len;
 
     size_t url_len;
     unsigned fail_status;
-    why = gw_presign_key(c, route, req->method, now, &url_len, &fail_status);
+    why = gw_presign_key(c, r, now, &url_len, &fail_status);
     if (why != NULL) {
         reply_error(c, req, fail_status, why, now, out, a);
         return;

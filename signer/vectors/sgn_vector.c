@@ -1,5 +1,5 @@
-/* gw_vector.c: JSON signing cases to sgn_params, on jansson. */
-#include "gw_vector.h"
+/* sgn_vector.c: JSON signing cases to sgn_params, on jansson. */
+#include "sgn_vector.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -118,7 +118,7 @@ static int check_keys(json_t *in, bool bare, char *err, size_t cap)
     return 0;
 }
 
-static int parse_input(struct gw_vector *v, json_t *in, bool bare, char *err, size_t cap)
+static int parse_input(struct sgn_vector *v, json_t *in, bool bare, char *err, size_t cap)
 {
     struct sgn_params *p = &v->params;
     struct sgn_view mode;
@@ -207,14 +207,14 @@ static const char *opt_string(json_t *doc, const char *name)
     return json_string_value(json_object_get(doc, name)); /* NULL when absent or not a string */
 }
 
-int gw_vector_parse(struct gw_vector *v, const char *line, size_t len, char *err, size_t err_cap)
+int sgn_vector_parse(struct sgn_vector *v, const char *line, size_t len, char *err, size_t err_cap)
 {
     json_error_t jerr;
     json_t *doc;
     json_t *in;
 
     memset(v, 0, sizeof(*v));
-    if (len > GW_VECTOR_MAX_LINE) {
+    if (len > SGN_VECTOR_MAX_LINE) {
         return fail(err, err_cap, "line longer than 1 MiB", NULL);
     }
     doc = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -243,7 +243,7 @@ int gw_vector_parse(struct gw_vector *v, const char *line, size_t len, char *err
     return parse_input(v, doc, true, err, err_cap);
 }
 
-void gw_vector_cleanup(struct gw_vector *v)
+void sgn_vector_cleanup(struct sgn_vector *v)
 {
     if (v != NULL && v->doc != NULL) {
         json_decref(v->doc);

@@ -6,8 +6,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,45 +27,45 @@ static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 
-static const struct cfg_limits *limits(const struct gw_worker *w)
+static const struct cfg_limits *limits(const struct gw_loop *lp)
 {
-    return &w->rt->cfg->limits;
+    return &lp->rt->cfg->limits;
 }
 
 /* ---- input buffers ---- */
 
-static char *pool_get(struct gw_worker *w, uint32_t cap)
+static char *pool_get(struct gw_loop *lp, uint32_t cap)
 {
-    if (w->pool != NULL && w->pool_cap == cap) {
-        struct gw_pool_buf *b = w->pool;
-        w->pool = b->next;
-        w->pool_n--;
+    if (lp->pool != NULL && lp->pool_cap == cap) {
+        struct gw_pool_buf *b = lp->pool;
+        lp->pool = b->next;
+        lp->pool_n--;
         return (char *)b;
     }
     return malloc(cap);
 }
 
-static void pool_put(struct gw_worker *w, char *buf, uint32_t cap)
+static void pool_put(struct gw_loop *lp, char *buf, uint32_t cap)
 {
     if (buf == NULL) {
         return;
     }
-    if (w->pool_n == 0) {
-        w->pool_cap = cap;
+    if (lp->pool_n == 0) {
+        lp->pool_cap = cap;
     }
-    if (cap != w->pool_cap || w->pool_n >= GW_POOL_MAX) {
+    if (cap != lp->pool_cap || lp->pool_n >= GW_POOL_MAX) {
         free(buf);
         return;
     }
     struct gw_pool_buf *b = (struct gw_pool_buf *)(void *)buf;
-    b->next = w->pool;
-    w->pool = b;
-    w->pool_n++;
+    b->next = lp->pool;
+    lp->pool = b;
+    lp->pool_n++;
 }
 
 static void release_input(struct gw_conn *c)
 {
-    pool_put(c->w, c->in, c->in_cap);
+    pool_put(c->loop, c->in, c->in_cap);
     c->in = NULL;
     c->in_len = 0;
     c->in_cap = 0;
@@ -73,9 +75,9 @@ static void release_input(struct gw_conn *c)
 
 static void conn_free(struct gw_conn *c)
 {
-    struct gw_worker *w = c->w;
+    struct gw_loop *lp = c->loop;
 
-    gw_log(GW_LOG_DEBUG, "worker %u: %s: closed after %u request(s)", w->id, c->client, c->n_req);
+    gw_log(GW_LOG_DEBUG, "worker %u: %s: closed after %u request(s)", lp->id, c->client, c->n_req);
 
     event_del(&c->rev);
     event_del(&c->wev);
@@ -83,20 +85,60 @@ static void conn_free(struct gw_conn *c)
     close(c->fd);
     release_input(c);
     free(c->pend);
-    gw_ipcount_del(c->addr);
-    atomic_fetch_sub(&gw_open_connections, 1);
     if (c->prev != NULL) {
         c->prev->next = c->next;
     } else {
-        w->conns = c->next;
+        lp->conns = c->next;
     }
     if (c->next != NULL) {
         c->next->prev = c->prev;
     }
-    w->n_conns--;
+    lp->n_conns--;
+    uint8_t addr[16];
+    memcpy(addr, c->addr, sizeof(addr));
     free(c);
-    gw_worker_maybe_resume(w);
-    gw_worker_check_done(w);
+    lp->closed(lp, addr);
+}
+
+/* kernel_holds says whether the kernel still holds answers it could not send yet (SIOCOUTQNSD: the unsent part of
+ * SIOCOUTQ). Bytes sent and not yet acknowledged do not count: they are in flight to a client that reads, and a reset
+ * would destroy them; a client that stops acknowledging is given up by TCP_USER_TIMEOUT (the listeners). */
+static bool kernel_holds(int fd)
+{
+    int n = 0;
+    return ioctl(fd, SIOCOUTQNSD, &n) == 0 && n > 0;
+}
+
+/* conn_abort closes a connection whose deadline passed. When the kernel still holds answers for it, the client is not
+ * reading them: a plain close() would leave the socket orphaned in FIN-WAIT-1 with those bytes until the client goes
+ * away, kernel memory that no connection count sees. Reset it instead, so that the kernel drops them now. */
+static void conn_abort(struct gw_conn *c)
+{
+    if (kernel_holds(c->fd)) {
+        struct linger reset = {1, 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    }
+    conn_free(c);
+}
+
+static void start_linger(struct gw_conn *c);
+
+/* conn_end closes a connection whose client is done (it closed its side, or asked for the close and sent nothing
+ * more). Answers the kernel has not even sent yet mean the client's window is closed: the connection then waits in the
+ * linger state, still counted against the limits, and its deadline resets it if the client never reads them. */
+static void conn_end(struct gw_conn *c)
+{
+    if (kernel_holds(c->fd)) {
+        if (c->state != GW_CONN_LINGER) {
+            start_linger(c);
+        }
+        if (c->state == GW_CONN_LINGER && c->reading) {
+            event_del(&c->rev); /* the client's end was read: nothing more will come */
+            c->reading = false;
+        }
+        return;
+    }
+    conn_free(c);
 }
 
 /* start_linger half-closes after the last response and reads what the client still sends until it closes or the linger
@@ -113,10 +155,22 @@ static void start_linger(struct gw_conn *c)
         event_add(&c->rev, NULL);
         c->reading = true;
     }
-    event_add(&c->tev, c->w->tv_linger);
+    event_add(&c->tev, c->loop->tv_linger);
 }
 
-void gw_conn_accept(struct gw_worker *w, int fd, const struct sockaddr *sa)
+void gw_conn_addr(const struct sockaddr *sa, uint8_t addr[16])
+{
+    memset(addr, 0, 16);
+    if (sa->sa_family == AF_INET6) {
+        memcpy(addr, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+    } else if (sa->sa_family == AF_INET) {
+        addr[10] = 0xff;
+        addr[11] = 0xff;
+        memcpy(addr + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+    }
+}
+
+void gw_conn_accept(struct gw_loop *lp, int fd, const struct sockaddr *sa)
 {
     struct gw_conn *c = calloc(1, sizeof(*c));
 
@@ -125,94 +179,141 @@ void gw_conn_accept(struct gw_worker *w, int fd, const struct sockaddr *sa)
         close(fd);
         return;
     }
-    c->w = w;
+    c->loop = lp;
     c->fd = fd;
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
-        memcpy(c->addr, &s6->sin6_addr, 16);
-        if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-            inet_ntop(AF_INET, c->addr + 12, c->client, sizeof(c->client));
-        } else {
-            inet_ntop(AF_INET6, &s6->sin6_addr, c->client, sizeof(c->client));
-        }
-    } else if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
-        c->addr[10] = 0xff;
-        c->addr[11] = 0xff;
-        memcpy(c->addr + 12, &s4->sin_addr, 4);
-        inet_ntop(AF_INET, &s4->sin_addr, c->client, sizeof(c->client));
+    gw_conn_addr(sa, c->addr);
+    if (sa->sa_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(const void *)c->addr)) {
+        inet_ntop(AF_INET6, c->addr, c->client, sizeof(c->client));
+    } else if (sa->sa_family == AF_INET6 || sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, c->addr + 12, c->client, sizeof(c->client));
     } else {
         memcpy(c->client, "unix", 5);
     }
-    gw_log(GW_LOG_DEBUG, "worker %u: %s: connected (%ld open)", w->id, c->client, (long)atomic_load(&gw_open_connections));
-    event_assign(&c->rev, w->base, fd, EV_READ | EV_PERSIST, on_read, c);
-    event_assign(&c->wev, w->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
-    evtimer_assign(&c->tev, w->base, on_timer, c);
-    c->next = w->conns;
-    if (w->conns != NULL) {
-        w->conns->prev = c;
+    gw_log(GW_LOG_DEBUG, "worker %u: %s: connected (%ld open)", lp->id, c->client, (long)atomic_load(&gw_open_connections));
+    event_assign(&c->rev, lp->base, fd, EV_READ | EV_PERSIST, on_read, c);
+    event_assign(&c->wev, lp->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+    evtimer_assign(&c->tev, lp->base, on_timer, c);
+    c->next = lp->conns;
+    if (lp->conns != NULL) {
+        lp->conns->prev = c;
     }
-    w->conns = c;
-    w->n_conns++;
+    lp->conns = c;
+    lp->n_conns++;
     event_add(&c->rev, NULL);
     c->reading = true;
     /* The header deadline runs from the connection's start until its first request is complete. */
     c->t_first_ns = gw_now_ns();
-    event_add(&c->tev, w->tv_header);
+    event_add(&c->tev, lp->tv_header);
+}
+
+/* ---- the loop ---- */
+
+void gw_loop_init(struct gw_loop *lp, unsigned id, struct event_base *base, struct gw_runtime *rt, gw_closed_fn *closed)
+{
+    lp->id = id;
+    lp->base = base;
+    lp->closed = closed;
+    lp->ctx.worker = id;
+    lp->ctx.stats = &lp->stats;
+    gw_loop_set_runtime(lp, rt);
+}
+
+void gw_loop_set_runtime(struct gw_loop *lp, struct gw_runtime *rt)
+{
+    if (rt == lp->rt) {
+        return;
+    }
+    gw_runtime_ref(rt);
+    struct gw_runtime *old = lp->rt;
+    lp->rt = rt;
+    gw_ctx_set_runtime(&lp->ctx, rt);
+    gw_runtime_unref(old);
+
+    const struct cfg_limits *l = &rt->cfg->limits;
+    struct timeval header = {l->header_timeout_ms / 1000, (suseconds_t)(l->header_timeout_ms % 1000) * 1000};
+    struct timeval idle = {l->idle_timeout_ms / 1000, (suseconds_t)(l->idle_timeout_ms % 1000) * 1000};
+    struct timeval linger = {2, 0};
+    /* Common timeouts keep the timers in O(1) queues instead of the heap: thousands of connections share three. */
+    lp->tv_header = event_base_init_common_timeout(lp->base, &header);
+    lp->tv_idle = event_base_init_common_timeout(lp->base, &idle);
+    lp->tv_linger = event_base_init_common_timeout(lp->base, &linger);
+}
+
+void gw_loop_fini(struct gw_loop *lp)
+{
+    gw_conn_close_all(lp);
+    while (lp->pool != NULL) {
+        struct gw_pool_buf *b = lp->pool;
+        lp->pool = b->next;
+        free(b);
+    }
+    lp->pool_n = 0;
+    gw_loop_flush_log(lp);
+    gw_ctx_wipe(&lp->ctx);
+    gw_runtime_unref(lp->rt);
+    lp->rt = NULL;
+}
+
+void gw_loop_flush_log(struct gw_loop *lp)
+{
+    if (lp->log_len > 0) {
+        gw_access_write(lp->log, lp->log_len);
+        lp->log_len = 0;
+    }
 }
 
 /* ---- the access log ---- */
 
-static void log_access(struct gw_conn *c, const struct gw_request *req, const struct gw_answer *a, uint64_t us, int64_t now_us)
+static void log_access(struct gw_conn *c, const struct gw_req *r, const struct gw_answer *a, uint64_t us, int64_t now_us)
 {
-    struct gw_worker *w = c->w;
+    struct gw_loop *lp = c->loop;
     struct sgn_buf b;
     int64_t secs = now_us / 1000000;
 
-    if (GW_LOG_CAP - w->log_len < 8192) {
-        gw_worker_flush_log(w);
+    if (GW_LOG_CAP - lp->log_len < 8192) {
+        gw_loop_flush_log(lp);
     }
-    if (secs != w->log_sec || w->log_time[0] == '\0') {
+    if (secs != lp->log_sec || lp->log_time[0] == '\0') {
         struct tm tm;
         time_t t = (time_t)secs;
-        if (gmtime_r(&t, &tm) == NULL || strftime(w->log_time, sizeof(w->log_time), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-            w->log_time[0] = '\0';
+        if (gmtime_r(&t, &tm) == NULL || strftime(lp->log_time, sizeof(lp->log_time), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+            lp->log_time[0] = '\0';
         }
-        w->log_sec = secs;
+        lp->log_sec = secs;
     }
-    sgn_buf_init(&b, w->log + w->log_len, GW_LOG_CAP - w->log_len);
+    sgn_buf_init(&b, lp->log + lp->log_len, GW_LOG_CAP - lp->log_len);
     sgn_buf_lit(&b, "{\"time\":\"");
-    sgn_buf_append(&b, w->log_time, strlen(w->log_time));
+    sgn_buf_append(&b, lp->log_time, strlen(lp->log_time));
     char ms[5] = {'.', (char)('0' + now_us / 100000 % 10), (char)('0' + now_us / 10000 % 10), (char)('0' + now_us / 1000 % 10),
                   'Z'};
     sgn_buf_append(&b, ms, 5);
     sgn_buf_lit(&b, "\",\"id\":\"");
     sgn_buf_append(&b, a->request_id, strlen(a->request_id));
-    if (req != NULL && req->traceparent.len > 0) {
+    if (r != NULL && r->trace_id.len > 0) {
         sgn_buf_lit(&b, "\",\"trace_id\":\"");
-        sgn_buf_append(&b, req->traceparent.base + 3, 32);
+        sgn_buf_append(&b, r->trace_id.base, r->trace_id.len);
     }
     sgn_buf_lit(&b, "\",\"client\":\"");
     sgn_buf_append(&b, c->client, strlen(c->client));
     sgn_buf_lit(&b, "\",\"method\":");
-    if (req != NULL) {
-        gw_json_str(&b, req->method.base, req->method.len, false);
+    if (r != NULL) {
+        gw_json_str(&b, r->method.base, r->method.len, false);
     } else {
         sgn_buf_lit(&b, "null");
     }
     sgn_buf_lit(&b, ",\"route\":");
-    if (a->route != NULL) {
-        gw_json_str(&b, a->route->prefix, a->route->prefix_len, false);
+    if (r != NULL && r->route != NULL) {
+        gw_json_str(&b, r->route->prefix, r->route->prefix_len, false);
     } else {
         sgn_buf_lit(&b, "null");
     }
     sgn_buf_lit(&b, ",\"key\":");
-    if (a->key_len > 0) {
-        gw_json_str(&b, w->ctx.key, a->key_len, true);
-    } else if (req != NULL) {
+    if (r != NULL && r->key_len > 0) {
+        gw_json_str(&b, r->key, r->key_len, true);
+    } else if (r != NULL) {
         /* No key: the path as sent, query cut off (it is not ours to log), bounded. */
         sgn_buf_lit(&b, "null,\"path\":");
-        gw_json_str(&b, req->path.base, req->path.len < 512 ? req->path.len : 512, false);
+        gw_json_str(&b, r->http->path.base, r->http->path.len < 512 ? r->http->path.len : 512, false);
     } else {
         sgn_buf_lit(&b, "null");
     }
@@ -228,21 +329,23 @@ static void log_access(struct gw_conn *c, const struct gw_request *req, const st
     }
     sgn_buf_lit(&b, "}\n");
     if (!b.overflow) {
-        w->log_len += b.len;
+        lp->log_len += b.len;
     }
 }
 
-static void account(struct gw_conn *c, const struct gw_request *req, const struct gw_answer *a)
+/* account records an answer in the metrics and the access log; `r` is NULL for an answer to no request (a parse
+ * error, a timeout), which the log shows without method, route or path. */
+static void account(struct gw_conn *c, const struct gw_req *r, const struct gw_answer *a)
 {
-    struct gw_worker *w = c->w;
+    struct gw_loop *lp = c->loop;
     uint64_t t = gw_now_ns();
     uint64_t us = (t - c->t_first_ns) / 1000;
 
-    gw_metrics_record(&w->stats, a->slot, a->status, us);
+    gw_metrics_record(&lp->stats, r != NULL ? r->slot : 0, a->status, us);
     if (gw_access_enabled()) {
         struct timeval tv;
-        event_base_gettimeofday_cached(w->base, &tv);
-        log_access(c, req, a, us, (int64_t)tv.tv_sec * 1000000 + tv.tv_usec);
+        event_base_gettimeofday_cached(lp->base, &tv);
+        log_access(c, r, a, us, (int64_t)tv.tv_sec * 1000000 + tv.tv_usec);
     }
     c->t_first_ns = t; /* a pipelined next request starts now */
 }
@@ -291,7 +394,7 @@ static bool send_out(struct gw_conn *c, const char *buf, size_t len)
 
 static struct gw_http_limits http_limits(const struct gw_conn *c)
 {
-    const struct cfg_limits *l = limits(c->w);
+    const struct cfg_limits *l = limits(c->loop);
     struct gw_http_limits h = {l->max_header_bytes, l->max_uri_bytes, l->max_headers};
     if (h.max_header_bytes > c->in_cap) {
         h.max_header_bytes = c->in_cap; /* a buffer from before a reload */
@@ -304,7 +407,7 @@ static struct gw_http_limits http_limits(const struct gw_conn *c)
  * true when it stays open (writing its pending bytes, or waiting for the next request). */
 static bool process(struct gw_conn *c, bool drained)
 {
-    struct gw_worker *w = c->w;
+    struct gw_loop *lp = c->loop;
 
     for (;;) {
         struct sgn_buf out;
@@ -315,17 +418,19 @@ static bool process(struct gw_conn *c, bool drained)
         bool first_batch = c->n_req == 0;
         bool client_close = false; /* the last answer closes because the client asked to, and it sent no body */
 
-        event_base_gettimeofday_cached(w->base, &tv);
-        sgn_buf_init(&out, w->out, sizeof(w->out));
-        while (off < c->in_len && !c->close_after && sizeof(w->out) - out.len > GW_RESPONSE_MAX) {
+        event_base_gettimeofday_cached(lp->base, &tv);
+        sgn_buf_init(&out, lp->out, sizeof(lp->out));
+        while (off < c->in_len && !c->close_after && sizeof(lp->out) - out.len > GW_RESPONSE_MAX) {
             struct gw_request req;
+            struct gw_req r;
             struct gw_answer a;
-            enum gw_parse r = gw_http_parse(&req, c->in + off, c->in_len - off, &lim);
-            if (r == GW_PARSE_AGAIN) {
+            enum gw_parse st = gw_http_parse(&req, c->in + off, c->in_len - off, &lim);
+            if (st == GW_PARSE_AGAIN) {
                 break;
             }
-            if (r == GW_PARSE_ERROR) {
-                gw_handle_error(&w->ctx, &req, req.status, req.reason, tv.tv_sec, &out, &a);
+            gw_req_init(&r, &req, c->addr, c->client);
+            if (st == GW_PARSE_ERROR) {
+                gw_handle_error(&lp->ctx, &r, req.status, req.reason, tv.tv_sec, &out, &a);
                 account(c, NULL, &a);
                 c->close_after = true;
                 off = c->in_len;
@@ -333,9 +438,9 @@ static bool process(struct gw_conn *c, bool drained)
                 break;
             }
             c->n_req++;
-            bool last = c->n_req >= limits(w)->max_requests_per_conn || w->draining;
-            gw_handle(&w->ctx, &req, tv.tv_sec, last, &out, &a);
-            account(c, &req, &a);
+            bool last = c->n_req >= limits(lp)->max_requests_per_conn || lp->draining;
+            gw_handle(&lp->ctx, &r, tv.tv_sec, last, &out, &a);
+            account(c, &r, &a);
             off += req.head_len;
             answered = true;
             if (a.close) {
@@ -380,7 +485,7 @@ static bool process(struct gw_conn *c, bool drained)
                 /* The client said it sends nothing more (RFC 9112 9.6) and nothing more had come: close at once, as
                  * nginx's `lingering_close on` does, saving a shutdown(), a wake-up, a recv() and an epoll_ctl(). A
                  * client that did send more would get a reset; every other close lingers. */
-                conn_free(c);
+                conn_end(c);
                 return false;
             }
             start_linger(c);
@@ -388,7 +493,7 @@ static bool process(struct gw_conn *c, bool drained)
         }
         if (answered) {
             /* The next request's deadline: header timeout if it has begun, idle timeout if not. */
-            event_add(&c->tev, c->in_len > 0 ? w->tv_header : w->tv_idle);
+            event_add(&c->tev, c->in_len > 0 ? lp->tv_header : lp->tv_idle);
         }
         if (!answered || c->in_len == 0) {
             return true;
@@ -401,12 +506,12 @@ static bool process(struct gw_conn *c, bool drained)
  * when the connection was freed or lingers, as process does. */
 static bool read_some(struct gw_conn *c, bool *empty)
 {
-    struct gw_worker *w = c->w;
+    struct gw_loop *lp = c->loop;
 
     *empty = false;
     if (c->in == NULL) {
-        uint32_t cap = limits(w)->max_header_bytes;
-        c->in = pool_get(w, cap);
+        uint32_t cap = limits(lp)->max_header_bytes;
+        c->in = pool_get(lp, cap);
         if (c->in == NULL) {
             gw_log(GW_LOG_ERR, "out of memory reading a request");
             conn_free(c);
@@ -420,14 +525,18 @@ static bool read_some(struct gw_conn *c, bool *empty)
         *empty = true;
         return true;
     }
-    if (n <= 0) {
-        conn_free(c); /* closed, or reset, by the client */
+    if (n == 0) {
+        conn_end(c); /* the client closed its side */
+        return false;
+    }
+    if (n < 0) {
+        conn_free(c); /* reset by the client */
         return false;
     }
     if (c->in_len == 0 && c->n_req > 0) {
         /* The first byte of a new request on a kept-alive connection: its header deadline starts now. */
         c->t_first_ns = gw_now_ns();
-        event_add(&c->tev, w->tv_header);
+        event_add(&c->tev, lp->tv_header);
     }
     bool drained = (size_t)n < c->in_cap - c->in_len;
     c->in_len += (uint32_t)n;
@@ -444,8 +553,8 @@ static void read_and_watch(struct gw_conn *c)
         return; /* closed, or lingering (which reads by itself) */
     }
     if (empty && c->in_len == 0) {
-        if (c->w->draining && c->n_req > 0) {
-            conn_free(c); /* shutting down, and nothing more was asked */
+        if (c->loop->draining && c->n_req > 0) {
+            conn_end(c); /* shutting down, and nothing more was asked */
             return;
         }
         release_input(c); /* an idle connection holds no buffer */
@@ -464,7 +573,9 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     if (c->state == GW_CONN_LINGER) {
         char sink[4096];
         ssize_t n = recv(fd, sink, sizeof(sink), 0);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        if (n == 0) {
+            conn_end(c);
+        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
             conn_free(c);
         }
         return;
@@ -505,14 +616,14 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     if (c->in_len > 0) {
         (void)process(c, false); /* pipelined requests that waited for the socket; more may be queued */
     } else {
-        event_add(&c->tev, c->w->tv_idle);
+        event_add(&c->tev, c->loop->tv_idle);
     }
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_conn *c = arg;
-    struct gw_worker *w = c->w;
+    struct gw_loop *lp = c->loop;
     (void)fd;
     (void)what;
 
@@ -525,16 +636,20 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         return;
     }
     if (c->in_len == 0) {
-        conn_free(c); /* idle keep-alive, or connected and never sent a byte: close quietly */
+        /* Idle keep-alive, or connected and never sent a byte: close quietly, unless the answers it had are still in
+         * the kernel (a pipelining client that never reads them). */
+        conn_abort(c);
         return;
     }
     /* Part of a request head and the deadline passed: answer 408 and close. */
     struct sgn_buf out;
     struct gw_answer a;
+    struct gw_req r;
     struct timeval tv;
-    event_base_gettimeofday_cached(w->base, &tv);
-    sgn_buf_init(&out, w->out, sizeof(w->out));
-    gw_handle_error(&w->ctx, NULL, 408, "request header timeout", tv.tv_sec, &out, &a);
+    event_base_gettimeofday_cached(lp->base, &tv);
+    sgn_buf_init(&out, lp->out, sizeof(lp->out));
+    gw_req_init(&r, NULL, c->addr, c->client);
+    gw_handle_error(&lp->ctx, &r, 408, "request header timeout", tv.tv_sec, &out, &a);
     account(c, NULL, &a);
     c->close_after = true;
     c->in_len = 0;
@@ -547,9 +662,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-void gw_conn_close_idle(struct gw_worker *w)
+void gw_conn_close_idle(struct gw_loop *lp)
 {
-    struct gw_conn *c = w->conns;
+    struct gw_conn *c = lp->conns;
     while (c != NULL) {
         struct gw_conn *next = c->next;
         /* A connection that has not sent its first request yet is left to it (and to its header deadline): its
@@ -563,12 +678,9 @@ void gw_conn_close_idle(struct gw_worker *w)
     }
 }
 
-void gw_conn_close_all(struct gw_worker *w)
+void gw_conn_close_all(struct gw_loop *lp)
 {
-    struct gw_conn *c = w->conns;
-    while (c != NULL) {
-        struct gw_conn *next = c->next; /* conn_free unlinks and frees `c` only */
-        conn_free(c);
-        c = next;
+    while (lp->conns != NULL) {
+        conn_abort(lp->conns);
     }
 }

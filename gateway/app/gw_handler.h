@@ -11,6 +11,7 @@
 #include "gw_credrt.h"
 #include "gw_http.h"
 #include "gw_metrics.h"
+#include "gw_req.h"
 #include "sgn.h"
 #include "sgn_buf.h"
 
@@ -67,7 +68,6 @@ struct gw_ctx {
     char url[GW_URL_MAX];
     int64_t url_end;  /* when the URL in `url` stops working (Unix seconds) */
     char reason[160]; /* a reason composed for one answer (gw_answer.reason may point here) */
-    char key[SGN_MAX_KEY + 1];
 };
 
 /* gw_ctx_set_runtime points `c` at `rt` and forgets cached keys (the caller keeps the reference counting). */
@@ -76,33 +76,31 @@ void gw_ctx_set_runtime(struct gw_ctx *c, const struct gw_runtime *rt);
 /* gw_ctx_wipe clears the cached signing keys. */
 void gw_ctx_wipe(struct gw_ctx *c);
 
-/* struct gw_answer says what gw_handle answered, for the access log, the metrics and the connection. */
+/* struct gw_answer says what gw_handle answered, for the access log, the metrics and the connection. What it learnt
+ * about the request (route, key) is in the struct gw_req. */
 struct gw_answer {
     unsigned status;
-    const struct cfg_route *route; /* NULL when no route matched */
-    unsigned slot;                 /* metrics slot */
-    size_t key_len;                /* the decoded key is in gw_ctx.key, when key_len > 0 */
-    const char *reason;            /* for 4xx/5xx: the one-line reason sent */
-    size_t bytes;                  /* response bytes */
-    bool close;                    /* close the connection after this response */
+    const char *reason; /* for 4xx/5xx: the one-line reason sent */
+    size_t bytes;       /* response bytes */
+    bool close;         /* close the connection after this response */
     char request_id[32];
 };
 
-/* gw_handle writes the response for `req` into `out`. `now` is the current Unix time; `close` forces
- * `Connection: close` (last request on the connection, or shutting down). */
-void gw_handle(struct gw_ctx *c, const struct gw_request *req, int64_t now, bool close, struct sgn_buf *out, struct gw_answer *a);
+/* gw_handle writes the response for `r` (whose head is set) into `out`, and sets r's route, slot and key as it finds
+ * them. `now` is the current Unix time; `close` forces `Connection: close` (last request on the connection, or shutting
+ * down). */
+void gw_handle(struct gw_ctx *c, struct gw_req *r, int64_t now, bool close, struct sgn_buf *out, struct gw_answer *a);
 
-/* gw_handle_error writes a plain error response (a parse failure or a timeout) that closes the connection. `partial`
+/* gw_handle_error writes a plain error response (a parse failure or a timeout) that closes the connection. r->http
  * is what the parser read before it failed (NULL when nothing): a HEAD request gets no body. */
-void gw_handle_error(struct gw_ctx *c, const struct gw_request *partial, unsigned status, const char *reason, int64_t now,
+void gw_handle_error(struct gw_ctx *c, const struct gw_req *r, unsigned status, const char *reason, int64_t now,
                      struct sgn_buf *out, struct gw_answer *a);
 
-/* gw_presign_key presigns `method` for the decoded key in c->key through `route` at `now` (Unix seconds) into c->url,
- * and sets c->url_end. Its lifetime is capped at what is left of the credentials; expired credentials (or a renewing
- * set that has none) get a 503. Returns NULL and the URL's length, or a one-line reason and the HTTP status to answer
+/* gw_presign_key presigns r's method for r's decoded key through r's route at `now` (Unix seconds) into c->url, and
+ * sets c->url_end. Its lifetime is capped at what is left of the credentials; expired credentials (or a renewing set
+ * that has none) get a 503. Returns NULL and the URL's length, or a one-line reason and the HTTP status to answer
  * with. */
-const char *gw_presign_key(struct gw_ctx *c, const struct cfg_route *route, struct gw_view method, int64_t now, size_t *url_len,
-                           unsigned *status);
+const char *gw_presign_key(struct gw_ctx *c, const struct gw_req *r, int64_t now, size_t *url_len, unsigned *status);
 
 /* gw_sign_time returns the signing instant for `now` under a route's sign_window (aligned to the UTC day). */
 int64_t gw_sign_time(int64_t now, uint32_t window);
