@@ -237,6 +237,10 @@ static enum cfg_status from_files(struct rctx *r, struct cfg_credentials *out, c
         st = fail(r, CFG_ERR_CREDENTIALS, s->name, "%s: %s is not an RFC 3339 UTC time like 2026-01-01T00:00:00Z", r->where,
                   paths[3]);
     }
+    out->renew.watch = s->watch;
+    if (st == CFG_OK && s->watch) {
+        st = cfg_strndup(dir, strlen(dir), &out->renew.dir);
+    }
 cleanup:
     for (size_t i = 0; i < 4; i++) {
         cfg_wipe_free(vals[i], caps[i]);
@@ -426,4 +430,32 @@ enum cfg_status cfg_cred_resolve(struct cfg_credentials *out, const struct cfg_s
         return from_renewing(&r, out);
     }
     return CFG_ERR_CREDENTIALS;
+}
+
+enum cfg_status cfg_cred_read_files(struct cfg_credentials *out, const char *name, const char *dir, struct cfg_error *err)
+{
+    char name_buf[CFG_MAX_NAME + 1];
+    char dir_buf[PATH_MAX];
+    struct cfg_source src = {.name = dir};
+    struct cfg_node name_node = {.type = CFG_NODE_SCALAR, .value = name_buf, .len = strlen(name)};
+    struct cfg_node dir_node = {.type = CFG_NODE_SCALAR, .value = dir_buf, .len = strlen(dir)};
+    struct cfg_cred_spec spec = {.name = &name_node, .from = CFG_FROM_FILES, .dir = &dir_node};
+    struct rctx r = {.src = &src, .spec = &spec, .err = err};
+    enum cfg_status st;
+
+    *out = (struct cfg_credentials){.name = NULL};
+    if (name_node.len >= sizeof(name_buf) || dir_node.len >= sizeof(dir_buf)) {
+        cfg_error_set(err, dir, 0, 0, "credentials.%.64s: name or directory too long", name);
+        return CFG_ERR_CREDENTIALS;
+    }
+    memcpy(name_buf, name, name_node.len + 1);
+    memcpy(dir_buf, dir, dir_node.len + 1);
+    if (snprintf(r.where, sizeof(r.where), "credentials.%s", name) < 0) {
+        r.where[0] = '\0';
+    }
+    st = from_files(&r, out, NULL);
+    if (st != CFG_OK) {
+        cfg_credentials_cleanup(out);
+    }
+    return st;
 }

@@ -87,6 +87,7 @@ struct cfg_cred_spec {
     const struct cfg_node *url;
     const struct cfg_node *ca_file;
     uint32_t startup_timeout_ms; /* 0 = not given */
+    bool watch;                  /* files */
     bool used_oss;               /* by an oss or oss-v1 backend */
     bool used_s3;
     bool used_base; /* as the base of an assume_role set in use */

@@ -350,6 +350,7 @@ static const struct cfg_row cred_rows[] = {
     {"secret_var", CFG_NODE, .when = ENV, .check = check_env_name, SPEC(secret_var)},
     {"token_var", CFG_NODE, .when = ENV, .check = check_env_name, SPEC(token_var)},
     {"dir", CFG_NODE, .when = FILES, .max = CFG_MAX_STRING, .check = check_absolute, SPEC(dir)},
+    {"watch", CFG_BOOL, .when = FILES, .def = "false", SPEC(watch)},
     {"access_key_id", CFG_NODE, .when = INLINE, SPEC(access_key_id)},
     {"access_key_secret", CFG_NODE, .when = INLINE, SPEC(access_key_secret)},
     {"security_token", CFG_NODE, .when = INLINE, SPEC(security_token)},

@@ -134,6 +134,8 @@ struct cfg_cred_renew {
     const struct cfg_credentials *base; /* assume_role: points into cfg_config.credentials, earlier than this set */
     char *url;                          /* uri */
     char *ca_file;                      /* https: NULL = the system bundle */
+    bool watch;                         /* files: the gateway re-reads `dir` when its files change (inotify) */
+    char *dir;                          /* files with watch: the directory read */
 };
 
 /* struct cfg_credentials is one named credential set. Static sets are resolved at load time; renewing ones carry
@@ -221,6 +223,15 @@ CFG_MUST_USE enum cfg_status cfg_load_buffer(struct cfg_config **out, const char
 
 /* cfg_free wipes every secret in `cfg` and frees it. NULL is allowed. */
 void cfg_free(struct cfg_config *cfg);
+
+/* cfg_cred_read_files reads the one-value files of a `from: files` set named `name` from `dir` into `out` (zeroed
+ * first), with the checks loading makes; messages start with `dir` and never show a value. On failure `out` is
+ * cleaned up. For a watched set (cfg_cred_renew.watch) re-reading its files. */
+CFG_MUST_USE enum cfg_status cfg_cred_read_files(struct cfg_credentials *out, const char *name, const char *dir,
+                                                 struct cfg_error *err);
+
+/* cfg_credentials_cleanup wipes and frees what `c` holds and zeroes it. */
+void cfg_credentials_cleanup(struct cfg_credentials *c);
 
 /* cfg_route_match returns the route whose prefix starts `path` (`len` bytes, not NUL-terminated), or NULL. */
 const struct cfg_route *cfg_route_match(const struct cfg_config *cfg, const char *path, size_t len);

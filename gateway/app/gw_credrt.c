@@ -1,14 +1,32 @@
 /* gw_credrt.c: the credential sets of one configuration (gw_credrt.h). */
 #include "gw_credrt.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gw_creds.h"
+#include "gw_log.h"
+
+#define WATCH_SETTLE_MS 100 /* a sidecar writes the files one by one: read them once it has been quiet this long */
+#define WATCH_EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB)
+
+struct gw_credrt_watch {
+    struct gw_credrt *c;
+    pthread_t thread;
+    int ifd;
+    int stop_fd;
+    int wd[CFG_MAX_CREDENTIALS]; /* -1: the set is not watched */
+};
 
 static const char *const source_name[] = {
     [CFG_CRED_STATIC] = "static", [CFG_CRED_ECS_RAM_ROLE] = "ecs_ram_role",
@@ -173,8 +191,158 @@ int gw_credrt_fetch(struct gw_credrt *c, char *err, size_t err_cap)
     return 0;
 }
 
+/* reread reads a watched set's files again and publishes them when they are whole and not expired; otherwise the
+ * set keeps its keys and the failure is counted and logged (never a value: cfg_cred_read_files does not show one). */
+static void reread(struct gw_credrt *c, size_t i)
+{
+    const struct cfg_credentials *cr = &c->cfg->credentials[i];
+    struct cfg_credentials fresh;
+    struct cfg_error err;
+    if (cfg_cred_read_files(&fresh, cr->name, cr->renew.dir, &err) != CFG_OK) {
+        gw_creds_set_failed(c->set[i], err.msg);
+        gw_log(GW_LOG_WARNING, "credentials.%s: keeping the current keys: %s", cr->name, err.msg);
+        return;
+    }
+    struct gw_creds k = {
+        .access_key_id = fresh.access_key_id,
+        .access_key_id_len = strlen(fresh.access_key_id),
+        .secret = (char *)fresh.secret,
+        .secret_len = fresh.secret_len,
+        .token = fresh.security_token,
+        .token_len = fresh.security_token != NULL ? strlen(fresh.security_token) : 0,
+        .expiration = fresh.expiration,
+    };
+    if (k.expiration != 0 && k.expiration <= (int64_t)time(NULL)) {
+        char why[256];
+        snprintf(why, sizeof(why), "the credentials in %s have expired", cr->renew.dir);
+        gw_creds_set_failed(c->set[i], why);
+        gw_log(GW_LOG_WARNING, "credentials.%s: keeping the current keys: %s", cr->name, why);
+    } else if (gw_creds_set_replace(c->set[i], &k) != 0) {
+        gw_creds_set_failed(c->set[i], "out of memory");
+    } else {
+        gw_log(GW_LOG_NOTICE, "credentials.%s: re-read %s", cr->name, cr->renew.dir);
+    }
+    cfg_credentials_cleanup(&fresh);
+}
+
+static void *watch_main(void *arg)
+{
+    struct gw_credrt_watch *w = arg;
+    bool pending[CFG_MAX_CREDENTIALS] = {false};
+    int64_t due = -1;
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+        int64_t wait = due < 0 ? -1 : due - mono_ms();
+        struct pollfd p[2] = {{.fd = w->ifd, .events = POLLIN}, {.fd = w->stop_fd, .events = POLLIN}};
+        int n = poll(p, 2, wait < 0 ? (due < 0 ? -1 : 0) : (int)wait);
+        if (n < 0 && errno != EINTR) {
+            gw_log(GW_LOG_ERR, "credentials: watching files: poll: %s", strerror(errno));
+            return NULL;
+        }
+        if (n > 0 && p[1].revents != 0) {
+            return NULL;
+        }
+        if (n > 0 && (p[0].revents & POLLIN) != 0) {
+            ssize_t len = read(w->ifd, buf, sizeof(buf));
+            for (ssize_t off = 0; len > 0 && off + (ssize_t)sizeof(struct inotify_event) <= len;) {
+                const struct inotify_event *ev = (const struct inotify_event *)(const void *)(buf + off);
+                for (size_t i = 0; i < w->c->n; i++) {
+                    pending[i] = pending[i] || (w->wd[i] >= 0 && (w->wd[i] == ev->wd || (ev->mask & IN_Q_OVERFLOW) != 0));
+                }
+                off += (ssize_t)sizeof(struct inotify_event) + (ssize_t)ev->len;
+            }
+            due = mono_ms() + WATCH_SETTLE_MS; /* from the last event */
+        }
+        if (due >= 0 && mono_ms() >= due) {
+            for (size_t i = 0; i < w->c->n; i++) {
+                if (pending[i]) {
+                    pending[i] = false;
+                    reread(w->c, i);
+                }
+            }
+            due = -1;
+        }
+    }
+}
+
+static void watch_free(struct gw_credrt_watch *w)
+{
+    if (w->ifd >= 0) {
+        close(w->ifd);
+    }
+    if (w->stop_fd >= 0) {
+        close(w->stop_fd);
+    }
+    free(w);
+}
+
+static int watch_start(struct gw_credrt *c, char *err, size_t err_cap)
+{
+    bool any = false;
+    for (size_t i = 0; i < c->n; i++) {
+        any = any || c->cfg->credentials[i].renew.watch;
+    }
+    if (!any || c->watch != NULL) {
+        return 0;
+    }
+    struct gw_credrt_watch *w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        snprintf(err, err_cap, "credentials: out of memory");
+        return -1;
+    }
+    w->c = c;
+    w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    w->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->ifd < 0 || w->stop_fd < 0) {
+        snprintf(err, err_cap, "credentials: watching files: %s", strerror(errno));
+        watch_free(w);
+        return -1;
+    }
+    for (size_t i = 0; i < CFG_MAX_CREDENTIALS; i++) {
+        w->wd[i] = -1;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        const struct cfg_credentials *cr = &c->cfg->credentials[i];
+        if (!cr->renew.watch) {
+            continue;
+        }
+        w->wd[i] = inotify_add_watch(w->ifd, cr->renew.dir, WATCH_EVENTS);
+        if (w->wd[i] < 0) {
+            snprintf(err, err_cap, "credentials.%s: cannot watch %s: %s", cr->name, cr->renew.dir, strerror(errno));
+            watch_free(w);
+            return -1;
+        }
+    }
+    int rc = pthread_create(&w->thread, NULL, watch_main, w);
+    if (rc != 0) {
+        snprintf(err, err_cap, "credentials: watcher thread: %s", strerror(rc));
+        watch_free(w);
+        return -1;
+    }
+    c->watch = w;
+    return 0;
+}
+
+static void watch_stop(struct gw_credrt *c)
+{
+    struct gw_credrt_watch *w = c->watch;
+    if (w == NULL) {
+        return;
+    }
+    uint64_t one = 1;
+    if (write(w->stop_fd, &one, sizeof(one)) != (ssize_t)sizeof(one)) {
+        gw_log(GW_LOG_ERR, "credentials: cannot stop the files watcher: %s", strerror(errno));
+    }
+    pthread_join(w->thread, NULL);
+    watch_free(w);
+    c->watch = NULL;
+}
+
 int gw_credrt_start(struct gw_credrt *c, char *err, size_t err_cap)
 {
+    if (watch_start(c, err, err_cap) != 0) {
+        return -1;
+    }
     if (c->refresher != NULL || gw_credrt_renewing(c->cfg) == 0) {
         return 0;
     }
@@ -190,6 +358,7 @@ int gw_credrt_start(struct gw_credrt *c, char *err, size_t err_cap)
 void gw_credrt_stop(struct gw_credrt *c)
 {
     if (c != NULL) {
+        watch_stop(c);
         gw_creds_refresher_stop(c->refresher);
         c->refresher = NULL;
     }
@@ -233,7 +402,7 @@ const char *gw_credrt_static_expired(const struct cfg_config *cfg, int64_t now, 
 int64_t gw_credrt_expiration(const struct gw_credrt *c, size_t i, int64_t now)
 {
     const struct cfg_credentials *cr = &c->cfg->credentials[i];
-    if (cr->source == CFG_CRED_STATIC) {
+    if (!gw_credrt_renews(cr)) {
         /* The config's value, which the handler signs with (tests change it in place). */
         return cr->expiration != 0 && cr->expiration <= now ? -1 : cr->expiration;
     }
@@ -316,7 +485,7 @@ const char *gw_credrt_health(const struct gw_credrt *c, int64_t now, char *buf, 
         struct gw_creds_stats st;
         gw_creds_set_stats(c->set[i], &st);
         /* Short-lived credentials that the last attempt renewed are fine: the next renewal is due long before. */
-        if (e > 0 && cr->source != CFG_CRED_STATIC && st.last_error[0] == '\0') {
+        if (e > 0 && gw_credrt_renews(cr) && st.last_error[0] == '\0') {
             continue;
         }
         const char *sep = st.last_error[0] != '\0' ? "; last refresh: " : "";

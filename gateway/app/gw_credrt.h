@@ -13,6 +13,7 @@
 #ifndef GW_CREDRT_H
 #define GW_CREDRT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,7 +28,15 @@ struct gw_credrt {
     size_t n;
     struct gw_creds_set *set[CFG_MAX_CREDENTIALS]; /* index of cfg->credentials */
     struct gw_creds_refresher *refresher;          /* NULL when not started */
+    struct gw_credrt_watch *watch;                 /* the files watcher, NULL when not started */
 };
+
+/* gw_credrt_renews says whether set `cr` signs with its snapshot (it is fetched, or a watched `from: files` set whose
+ * files are re-read when they change) rather than with the keys in the config. */
+static inline bool gw_credrt_renews(const struct cfg_credentials *cr)
+{
+    return cr->source != CFG_CRED_STATIC || cr->renew.watch;
+}
 
 /* gw_credrt_new makes the sets of `cfg` (borrowed; it must outlive the result) and tells each the longest
  * `expires + sign_window` of the routes using it. Returns NULL with a one-line reason in `err` (a CA file that cannot be
@@ -38,7 +47,9 @@ struct gw_credrt *gw_credrt_new(const struct cfg_config *cfg, char *err, size_t 
  * startup_timeout (retrying with backoff). Returns 0, or -1 with the set and the last reason in `err`. */
 int gw_credrt_fetch(struct gw_credrt *c, char *err, size_t err_cap);
 
-/* gw_credrt_start starts the refresh thread over the sets; gw_credrt_stop stops it (waiting at most one attempt's total
+/* gw_credrt_start starts the refresh thread over the sets, and the files watcher (one thread, inotify on the
+ * directories of `from: files` sets with `watch: true`, which re-reads a set 100 ms after the last change in its
+ * directory and publishes it when it reads whole); gw_credrt_stop stops both (waiting at most one attempt's total
  * timeout). Returns 0, or -1 with a reason. */
 int gw_credrt_start(struct gw_credrt *c, char *err, size_t err_cap);
 void gw_credrt_stop(struct gw_credrt *c);

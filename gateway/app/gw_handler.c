@@ -285,7 +285,7 @@ const char *gw_presign_key(struct gw_ctx *c, const struct gw_req *r, int64_t now
     /* A renewing set signs with its current snapshot: a reference taken without a lock, held until the URL is built. */
     struct gw_creds_snap *snap = NULL;
     int64_t expiration = cr->expiration;
-    if (cr->source != CFG_CRED_STATIC) {
+    if (gw_credrt_renews(cr)) {
         snap = gw_creds_set_acquire(c->rt->creds->set[cr - c->rt->cfg->credentials], now);
         if (snap == NULL) {
             *status = 503;

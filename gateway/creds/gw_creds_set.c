@@ -706,6 +706,36 @@ static int64_t attempt(struct gw_creds_set *s, char *err, size_t err_cap)
     return gw_creds_refresh_at(now, c.expiration, need, margin);
 }
 
+int gw_creds_set_replace(struct gw_creds_set *s, const struct gw_creds *c)
+{
+    if (s->kind != GW_CREDS_SRC_STATIC) {
+        return -1;
+    }
+    struct gw_creds_snap *snap = calloc(1, sizeof(*snap));
+    if (snap == NULL || gw_creds_copy(&snap->creds, c) != 0) {
+        free(snap);
+        return -1;
+    }
+    atomic_init(&snap->refs, 1);
+    snap->obtained = wall_now();
+    pthread_mutex_lock(&s->lock);
+    s->stats.refresh_ok++;
+    s->stats.last_ok = snap->obtained;
+    s->stats.expiration = c->expiration;
+    s->stats.last_error[0] = '\0';
+    pthread_mutex_unlock(&s->lock);
+    publish(s, snap);
+    return 0;
+}
+
+void gw_creds_set_failed(struct gw_creds_set *s, const char *err)
+{
+    pthread_mutex_lock(&s->lock);
+    s->stats.refresh_failed++;
+    snprintf(s->stats.last_error, sizeof(s->stats.last_error), "%s", err);
+    pthread_mutex_unlock(&s->lock);
+}
+
 int gw_creds_set_fetch_once(struct gw_creds_set *s, char *err, size_t err_cap)
 {
     return attempt(s, err, err_cap) < 0 ? -1 : 0;

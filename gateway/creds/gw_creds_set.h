@@ -100,6 +100,15 @@ void gw_creds_snap_release(struct gw_creds_snap *snap);
  * publisher per set at a time). Returns 0, or -1 with a one-line reason (never a secret) in `err`. */
 int gw_creds_set_fetch_once(struct gw_creds_set *s, char *err, size_t err_cap);
 
+/* gw_creds_set_replace publishes a copy of `c` as a static set's new credentials (a watched `from: files` set whose
+ * files changed) and counts it as a successful refresh. Returns 0, or -1 when `s` is not static or out of memory. One
+ * publisher per set at a time. */
+int gw_creds_set_replace(struct gw_creds_set *s, const struct gw_creds *c);
+
+/* gw_creds_set_failed counts a failed refresh with its one-line reason (never a secret), for a publisher outside the
+ * refresher (the files watcher). */
+void gw_creds_set_failed(struct gw_creds_set *s, const char *err);
+
 /* struct gw_creds_stats is what /metrics and /healthz report (phase 2). */
 struct gw_creds_stats {
     unsigned long refresh_ok;

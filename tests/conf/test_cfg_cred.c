@@ -702,3 +702,46 @@ Test(cfg_cred, uri_and_common_errors)
                  "t.yaml:2:19: credentials.default.from: nope is not env, files, inline, ecs_ram_role, oidc, "
                  "assume_role or uri");
 }
+
+/* watch: true keeps the directory for the gateway's watcher, and cfg_cred_read_files re-reads it as loading does. */
+Test(cfg_cred, files_watch_and_reread)
+{
+    char tmpl[] = "/tmp/cfg-cred-XXXXXX";
+    char *dir = make_dir(tmpl);
+    char yaml[512];
+    struct env_table t = {.n = 0};
+    struct cfg_error err;
+    struct cfg_credentials c;
+
+    write_file(dir, "access_key_id", "file-id", 0600);
+    write_file(dir, "access_key_secret", SECRET, 0600);
+    int w = snprintf(yaml, sizeof(yaml), "credentials:\n  default: {from: files, dir: '%s', watch: true}\n" TAIL, dir);
+    cr_assert(w > 0 && (size_t)w < sizeof(yaml));
+    struct cfg_config *cfg = expect_ok(yaml, &t);
+    cr_assert(cfg->credentials[0].renew.watch);
+    cr_assert_str_eq(cfg->credentials[0].renew.dir, dir);
+    cfg_free(cfg);
+    files_yaml(yaml, sizeof(yaml), dir);
+    cfg = expect_ok(yaml, &t);
+    cr_assert(!cfg->credentials[0].renew.watch);
+    cr_assert(cfg->credentials[0].renew.dir == NULL);
+    cfg_free(cfg);
+
+    write_file(dir, "access_key_id", "new-id\n", 0600);
+    write_file(dir, "security_token", "new-token", 0600);
+    cr_assert_eq(cfg_cred_read_files(&c, "default", dir, &err), CFG_OK, "%s", err.msg);
+    cr_assert_str_eq(c.access_key_id, "new-id");
+    cr_assert_str_eq(c.security_token, "new-token");
+    assert_secret(&c, SECRET);
+    cfg_credentials_cleanup(&c);
+    write_file(dir, "access_key_secret", "", 0600);
+    cr_assert_eq(cfg_cred_read_files(&c, "default", dir, &err), CFG_ERR_CREDENTIALS);
+    char want[600];
+    w = snprintf(want, sizeof(want), "%s: credentials.default: %s/access_key_secret is empty", dir, dir);
+    cr_assert(w > 0 && (size_t)w < sizeof(want));
+    cr_assert_str_eq(err.msg, want);
+    cr_assert(c.access_key_id == NULL);
+    expect_error("credentials:\n  default: {from: env, watch: true}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:24: credentials.default: key 'watch' does not go with from: env");
+    remove_dir(dir);
+}

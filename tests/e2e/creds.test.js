@@ -251,4 +251,53 @@ describe('start-up and reload with credentials', { timeout: 120000 }, () => {
         assert.doesNotMatch(gw.err, /reload-secret/);
         assert.equal((await gw.stop()).code, 0);
     });
+
+    it('picks up rewritten files at once with watch: true, without SIGHUP, and keeps the keys when a file is bad', async () => {
+        const credDir = h.makeTempDir('watched');
+        const keys = { LTAIwatchone: 'secret-one-never-logged', LTAIwatchtwo: 'secret-two-never-logged' };
+        const put = (name, value) => { // as a sidecar does: a new file renamed over the old
+            fs.writeFileSync(path.join(credDir, `.${name}.tmp`), value);
+            fs.renameSync(path.join(credDir, `.${name}.tmp`), path.join(credDir, name));
+        };
+        put('access_key_id', 'LTAIwatchone');
+        put('access_key_secret', keys.LTAIwatchone);
+        const root = h.makeTempDir('watched-objects');
+        h.writeObjects(root, { [OBJECT]: CONTENT });
+        const origin = await startOrigin({ root, bucket: h.BUCKET, region: h.REGION, log: () => {},
+            lookup: id => (keys[id] ? { accessKeySecret: keys[id] } : null) });
+        try {
+            const gw = await h.startGateway({
+                listen: '127.0.0.1:0',
+                log: { access: 'off' },
+                credentials: { main: { from: 'files', dir: credDir, watch: true } },
+                backends: { b: h.ossBackend(origin.port, { credentials: 'main' }) },
+                routes: [{ prefix: '/files/', backend: 'b', expires: '15m' }],
+            }, {});
+            const idOf = async () => {
+                const r = await h.request(`${gw.base}/files/${OBJECT}`);
+                assert.equal(r.status, 302, r.body.toString());
+                const o = await h.request(r.headers.location);
+                assert.equal(o.status, 200, `the origin refused: ${h.errorSummary(o.body)}\n${gw.describe()}`);
+                return new URL(r.headers.location).searchParams.get('x-oss-credential').split('/')[0];
+            };
+            assert.equal(await idOf(), 'LTAIwatchone');
+            const t0 = Date.now();
+            put('access_key_secret', keys.LTAIwatchtwo);
+            put('access_key_id', 'LTAIwatchtwo');
+            await until('the rewritten keys in use', async () => (await idOf()) === 'LTAIwatchtwo', 3000, () => gw.describe());
+            const took = Date.now() - t0;
+            assert.ok(took < 2000, `took ${took} ms`);
+            put('access_key_secret', '');
+            await gw.waitFor(/credentials\.main: keeping the current keys: .*access_key_secret is empty/, 'err', 5000, 'the bad file refused');
+            assert.equal(await idOf(), 'LTAIwatchtwo');
+            const m = (await h.request(`${gw.base}/metrics`)).body.toString();
+            assert.match(m, /^oss_gateway_credentials_refresh_total\{set="main",result="ok"\} [1-9]\d*$/m);
+            assert.match(m, /^oss_gateway_credentials_refresh_total\{set="main",result="error"\} [1-9]\d*$/m);
+            assert.match(m, /^oss_gateway_reloads_total\{result="success"\} 0$/m);
+            assert.doesNotMatch(gw.err, /secret-(one|two)-never-logged/);
+            assert.equal((await gw.stop()).code, 0);
+        } finally {
+            await origin.close();
+        }
+    });
 });
