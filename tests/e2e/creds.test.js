@@ -191,6 +191,22 @@ describe('gateway with renewing credentials (ecs_ram_role) + OSS origin', { time
         assert.equal(back.status, 302, back.body);
         assert.equal(back.expires, 10);
     });
+
+    it('fetches the sets afresh on SIGHUP, and keeps the running configuration when that fails', async () => {
+        ready();
+        process.kill(gw.pid, 'SIGHUP');
+        await gw.waitFor(/reloaded .*gateway\.yaml: 2 route\(s\)/, 'err', 10000, 'the reload');
+        const a = await check('/files/', 10);
+        assert.equal(a.status, 302, a.body);
+        md.server.close();
+        md.server.closeAllConnections();
+        process.kill(gw.pid, 'SIGHUP');
+        await gw.waitFor(/reload failed, keeping the running configuration: credentials\.main \(from: ecs_ram_role\): no credentials within startup_timeout 5s/,
+            'err', 15000, 'the reload refused');
+        const b = await check('/files/', 10);
+        assert.equal(b.status, 302, `the running configuration serves on: ${b.body}`);
+        md = await fakes.startMetadata({ ...mdOpts, port: mdPort });
+    });
 });
 
 describe('start-up and reload with credentials', { timeout: 120000 }, () => {
