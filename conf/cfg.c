@@ -51,6 +51,27 @@ void cfg_free(struct cfg_config *cfg)
     free(cfg);
 }
 
+void cfg_credentials_cleanup(struct cfg_credentials *c)
+{
+    free(c->name);
+    free_str_wiped(c->access_key_id);
+    cfg_wipe_free(c->secret, c->secret_len);
+    free_str_wiped(c->security_token);
+    free(c->renew.role_name);
+    free(c->renew.metadata_url);
+    free(c->renew.role_arn);
+    free(c->renew.oidc_provider_arn);
+    free(c->renew.oidc_token_file);
+    free(c->renew.role_session_name);
+    free(c->renew.sts_url);
+    free(c->renew.external_id);
+    free(c->renew.policy);
+    free(c->renew.url);
+    free(c->renew.ca_file);
+    free(c->renew.dir);
+    *c = (struct cfg_credentials){.name = NULL};
+}
+
 void cfg_config_cleanup(struct cfg_config *cfg)
 {
     for (size_t i = 0; i < cfg->n_listen; i++) {
@@ -59,11 +80,7 @@ void cfg_config_cleanup(struct cfg_config *cfg)
     free(cfg->listen);
     free(cfg->log.access_path);
     for (size_t i = 0; i < cfg->n_credentials; i++) {
-        struct cfg_credentials *c = &cfg->credentials[i];
-        free(c->name);
-        free_str_wiped(c->access_key_id);
-        cfg_wipe_free(c->secret, c->secret_len);
-        free_str_wiped(c->security_token);
+        cfg_credentials_cleanup(&cfg->credentials[i]);
     }
     free(cfg->credentials);
     for (size_t i = 0; i < cfg->n_backends; i++) {

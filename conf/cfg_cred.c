@@ -18,6 +18,7 @@
 struct rctx {
     const struct cfg_source *src;
     const struct cfg_cred_spec *spec;
+    const struct cfg_env *env;
     struct cfg_error *err;
     char where[CFG_MAX_NAME + 16];
 };
@@ -236,6 +237,10 @@ static enum cfg_status from_files(struct rctx *r, struct cfg_credentials *out, c
         st = fail(r, CFG_ERR_CREDENTIALS, s->name, "%s: %s is not an RFC 3339 UTC time like 2026-01-01T00:00:00Z", r->where,
                   paths[3]);
     }
+    out->renew.watch = s->watch;
+    if (st == CFG_OK && s->watch) {
+        st = cfg_strndup(dir, strlen(dir), &out->renew.dir);
+    }
 cleanup:
     for (size_t i = 0; i < 4; i++) {
         cfg_wipe_free(vals[i], caps[i]);
@@ -278,10 +283,130 @@ static enum cfg_status from_inline(struct rctx *r, struct cfg_credentials *out)
     return st;
 }
 
+static enum cfg_status copy_node(const struct cfg_node *n, char **out)
+{
+    return n != NULL ? cfg_strndup(n->value, n->len, out) : CFG_OK;
+}
+
+/* A value from the file, else from the environment variable `var` (NULL: none), else `def` (NULL: required). */
+static enum cfg_status key_or_env(struct rctx *r, const struct cfg_node *n, const char *key, const char *var, const char *def,
+                                  const char *(*why)(const char *, size_t), char **out)
+{
+    const char *v = var != NULL ? cfg_getenv(r->env, var) : NULL;
+
+    if (n != NULL) {
+        return copy_node(n, out);
+    }
+    if (v != NULL && v[0] != '\0') {
+        const char *bad = why(v, strlen(v));
+        if (bad != NULL) {
+            return fail(r, CFG_ERR_CREDENTIALS, r->spec->name, "%s: environment variable %s (for %s) %s", r->where, var, key, bad);
+        }
+        return cfg_strndup(v, strlen(v), out);
+    }
+    if (def != NULL) {
+        return cfg_strndup(def, strlen(def), out);
+    }
+    if (var == NULL) {
+        return fail(r, CFG_ERR_SCHEMA, r->spec->name, "%s: missing key '%s'", r->where, key);
+    }
+    return fail(r, CFG_ERR_CREDENTIALS, r->spec->name, "%s: no %s key, and environment variable %s is not set", r->where, key, var);
+}
+
+static const char *any_path(const char *s, size_t len)
+{
+    if (len == 0 || s[0] != '/') {
+        return "is not an absolute path";
+    }
+    return cfg_has_ctl(s, len) || len > CFG_MAX_STRING ? "is not a usable path" : NULL;
+}
+
+/* sts_endpoint: host[:port] means https://host[:port]; a URL is kept without a trailing '/'. */
+static enum cfg_status sts_url(const struct cfg_node *n, char **out)
+{
+    char buf[1100];
+    size_t len;
+
+    if (n == NULL) {
+        return cfg_strndup(CFG_DEFAULT_STS_URL, strlen(CFG_DEFAULT_STS_URL), out);
+    }
+    len = n->len;
+    if (len > 8 && memcmp(n->value, "https://", 8) == 0) {
+        if (n->value[len - 1] == '/') {
+            len--;
+        }
+        return cfg_strndup(n->value, len, out);
+    }
+    int w = snprintf(buf, sizeof(buf), "https://%s", n->value);
+    if (w < 0 || (size_t)w >= sizeof(buf)) {
+        return CFG_ERR_SCHEMA; /* the schema bounds the value to 1024 bytes */
+    }
+    return cfg_strndup(buf, (size_t)w, out);
+}
+
+static enum cfg_status from_renewing(struct rctx *r, struct cfg_credentials *out)
+{
+    const struct cfg_cred_spec *s = r->spec;
+    struct cfg_cred_renew *n = &out->renew;
+    enum cfg_status st = copy_node(s->ca_file, &n->ca_file);
+
+    out->startup_timeout_ms = s->startup_timeout_ms;
+    switch (s->from) {
+    case CFG_FROM_ECS_RAM_ROLE:
+        out->source = CFG_CRED_ECS_RAM_ROLE;
+        n->disable_imds_v1 = s->disable_imds_v1;
+        if (st == CFG_OK) {
+            st = copy_node(s->role_name, &n->role_name);
+        }
+        if (st == CFG_OK) {
+            st = key_or_env(r, s->metadata_url, "metadata_url", NULL, CFG_DEFAULT_METADATA_URL, NULL, &n->metadata_url);
+        }
+        return st;
+    case CFG_FROM_OIDC:
+    case CFG_FROM_ASSUME_ROLE:
+        out->source = s->from == CFG_FROM_OIDC ? CFG_CRED_OIDC : CFG_CRED_ASSUME_ROLE;
+        n->duration_s = s->duration_s;
+        if (st == CFG_OK) {
+            st = key_or_env(r, s->role_arn, "role_arn", s->from == CFG_FROM_OIDC ? "ALIBABA_CLOUD_ROLE_ARN" : NULL, NULL,
+                            cfg_role_arn_why, &n->role_arn);
+        }
+        if (st == CFG_OK && s->from == CFG_FROM_OIDC) {
+            st = key_or_env(r, s->oidc_provider_arn, "oidc_provider_arn", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", NULL,
+                            cfg_oidc_provider_arn_why, &n->oidc_provider_arn);
+        }
+        if (st == CFG_OK && s->from == CFG_FROM_OIDC) {
+            st = key_or_env(r, s->oidc_token_file, "oidc_token_file", "ALIBABA_CLOUD_OIDC_TOKEN_FILE", NULL, any_path,
+                            &n->oidc_token_file);
+        }
+        if (st == CFG_OK) {
+            st = key_or_env(r, s->role_session_name, "role_session_name", NULL, CFG_DEFAULT_SESSION_NAME, NULL,
+                            &n->role_session_name);
+        }
+        if (st == CFG_OK) {
+            st = sts_url(s->sts_endpoint, &n->sts_url);
+        }
+        if (st == CFG_OK) {
+            st = copy_node(s->external_id, &n->external_id);
+        }
+        if (st == CFG_OK) {
+            st = copy_node(s->policy, &n->policy);
+        }
+        return st;
+    case CFG_FROM_URI:
+        out->source = CFG_CRED_URI;
+        if (st == CFG_OK) {
+            st = key_or_env(r, s->url, "url", "ALIBABA_CLOUD_CREDENTIALS_URI", NULL, cfg_http_url_why, &n->url);
+        }
+        return st;
+    default:
+        return CFG_ERR_CREDENTIALS;
+    }
+}
+
 enum cfg_status cfg_cred_resolve(struct cfg_credentials *out, const struct cfg_source *src, const struct cfg_cred_spec *spec,
                                  const struct cfg_env *env, struct cfg_error *err)
 {
-    struct rctx r = {.src = src, .spec = spec, .err = err};
+    struct rctx r = {.src = src, .spec = spec, .env = env, .err = err};
     enum cfg_status st;
 
     if (snprintf(r.where, sizeof(r.where), "credentials.%s", spec->name->value) < 0) {
@@ -298,6 +423,39 @@ enum cfg_status cfg_cred_resolve(struct cfg_credentials *out, const struct cfg_s
         return from_files(&r, out, env);
     case CFG_FROM_INLINE:
         return from_inline(&r, out);
+    case CFG_FROM_ECS_RAM_ROLE:
+    case CFG_FROM_OIDC:
+    case CFG_FROM_ASSUME_ROLE:
+    case CFG_FROM_URI:
+        return from_renewing(&r, out);
     }
     return CFG_ERR_CREDENTIALS;
+}
+
+enum cfg_status cfg_cred_read_files(struct cfg_credentials *out, const char *name, const char *dir, struct cfg_error *err)
+{
+    char name_buf[CFG_MAX_NAME + 1];
+    char dir_buf[PATH_MAX];
+    struct cfg_source src = {.name = dir};
+    struct cfg_node name_node = {.type = CFG_NODE_SCALAR, .value = name_buf, .len = strlen(name)};
+    struct cfg_node dir_node = {.type = CFG_NODE_SCALAR, .value = dir_buf, .len = strlen(dir)};
+    struct cfg_cred_spec spec = {.name = &name_node, .from = CFG_FROM_FILES, .dir = &dir_node};
+    struct rctx r = {.src = &src, .spec = &spec, .err = err};
+    enum cfg_status st;
+
+    *out = (struct cfg_credentials){.name = NULL};
+    if (name_node.len >= sizeof(name_buf) || dir_node.len >= sizeof(dir_buf)) {
+        cfg_error_set(err, dir, 0, 0, "credentials.%.64s: name or directory too long", name);
+        return CFG_ERR_CREDENTIALS;
+    }
+    memcpy(name_buf, name, name_node.len + 1);
+    memcpy(dir_buf, dir, dir_node.len + 1);
+    if (snprintf(r.where, sizeof(r.where), "credentials.%s", name) < 0) {
+        r.where[0] = '\0';
+    }
+    st = from_files(&r, out, NULL);
+    if (st != CFG_OK) {
+        cfg_credentials_cleanup(out);
+    }
+    return st;
 }

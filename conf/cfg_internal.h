@@ -53,6 +53,10 @@ enum cfg_cred_from {
     CFG_FROM_ENV = 0,
     CFG_FROM_FILES,
     CFG_FROM_INLINE,
+    CFG_FROM_ECS_RAM_ROLE,
+    CFG_FROM_OIDC,
+    CFG_FROM_ASSUME_ROLE,
+    CFG_FROM_URI,
 };
 
 /* struct cfg_cred_spec is one `credentials:` entry after the schema checks, still unresolved: the nodes it names
@@ -67,8 +71,27 @@ struct cfg_cred_spec {
     const struct cfg_node *access_key_id;
     const struct cfg_node *access_key_secret;
     const struct cfg_node *security_token;
-    bool used_oss; /* by an oss or oss-v1 backend */
+    /* renewing sources (cfg_cred_renew): the nodes given, NULL when absent */
+    const struct cfg_node *role_name;
+    const struct cfg_node *metadata_url;
+    bool disable_imds_v1;
+    const struct cfg_node *role_arn;
+    const struct cfg_node *oidc_provider_arn;
+    const struct cfg_node *oidc_token_file;
+    const struct cfg_node *role_session_name;
+    uint32_t duration_s;
+    const struct cfg_node *sts_endpoint;
+    const struct cfg_node *base;
+    const struct cfg_node *external_id;
+    const struct cfg_node *policy;
+    const struct cfg_node *url;
+    const struct cfg_node *ca_file;
+    uint32_t startup_timeout_ms; /* 0 = not given */
+    bool watch;                  /* files */
+    bool used_oss;               /* by an oss or oss-v1 backend */
     bool used_s3;
+    bool used_base; /* as the base of an assume_role set in use */
+    size_t depth;   /* assume_role: 1 + its base's depth; else 0 */
 };
 
 /* cfg_cred_resolve reads the values of `spec` from the environment, the credential files or the tree into `out`
@@ -76,6 +99,13 @@ struct cfg_cred_spec {
  * keys, never a value (cfg_cred.c). */
 enum cfg_status cfg_cred_resolve(struct cfg_credentials *out, const struct cfg_source *src, const struct cfg_cred_spec *spec,
                                  const struct cfg_env *env, struct cfg_error *err);
+
+/* Checks of renewing-source values, shared by the schema (values from the file) and cfg_cred_resolve (values from
+ * the environment). Each returns NULL when `s` (`len` bytes) is good, else what it is not ("is not a RAM role ARN
+ * like ..."). */
+const char *cfg_role_arn_why(const char *s, size_t len);
+const char *cfg_oidc_provider_arn_why(const char *s, size_t len);
+const char *cfg_http_url_why(const char *s, size_t len);
 
 /* cfg_parse_tree parses `len` bytes at `buf` into a new tree in `*out` (NULL for an empty stream; free with
  * cfg_node_free), refusing anchors, aliases, tags, a second document and the bounds of cfg.h; `name` is for messages

@@ -217,6 +217,90 @@ static const char *check_absolute(const struct cfg_node *v, char *buf, size_t ca
     return v->value[0] == '/' ? NULL : "must be an absolute path";
 }
 
+static const char *check_role_arn(const struct cfg_node *v, char *buf, size_t cap)
+{
+    const char *why = cfg_role_arn_why(v->value, v->len);
+
+    return why == NULL ? NULL : cfg_why(buf, cap, v, why);
+}
+
+static const char *check_oidc_provider_arn(const struct cfg_node *v, char *buf, size_t cap)
+{
+    const char *why = cfg_oidc_provider_arn_why(v->value, v->len);
+
+    return why == NULL ? NULL : cfg_why(buf, cap, v, why);
+}
+
+static const char *check_url(const struct cfg_node *v, char *buf, size_t cap)
+{
+    const char *why = cfg_http_url_why(v->value, v->len);
+
+    return why == NULL ? NULL : cfg_why(buf, cap, v, why);
+}
+
+/* host[:port] (https is implied), or https://host[:port] with an optional trailing '/'. */
+static const char *check_sts_endpoint(const struct cfg_node *v, char *buf, size_t cap)
+{
+    const char *s = v->value;
+    size_t len = v->len;
+
+    if (len > 7 && memcmp(s, "http://", 7) == 0) {
+        return cfg_why(buf, cap, v, "must use https: STS requests carry credentials");
+    }
+    if (len > 8 && memcmp(s, "https://", 8) == 0) {
+        s += 8;
+        len -= 8;
+        if (len > 0 && s[len - 1] == '/') {
+            len--;
+        }
+    }
+    return cfg_endpoint_valid(s, len) ? NULL
+                                      : cfg_why(buf, cap, v, "is not host[:port] or https://host[:port], like sts.aliyuncs.com");
+}
+
+static bool name_chars(const struct cfg_node *v, size_t min, size_t max, const char *extra)
+{
+    if (v->len < min || v->len > max) {
+        return false;
+    }
+    for (size_t j = 0; j < v->len; j++) {
+        if (!is_alnum(v->value[j]) && strchr(extra, v->value[j]) == NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static const char *check_role_name(const struct cfg_node *v, char *buf, size_t cap)
+{
+    return name_chars(v, 1, 64, "._-") ? NULL : cfg_why(buf, cap, v, "is not a RAM role name (1..64 of A-Z a-z 0-9 . _ -)");
+}
+
+static const char *check_session_name(const struct cfg_node *v, char *buf, size_t cap)
+{
+    return name_chars(v, 2, 64, ".@_-") ? NULL : cfg_why(buf, cap, v, "is not a session name (2..64 of A-Z a-z 0-9 . @ _ -)");
+}
+
+static const char *check_external_id(const struct cfg_node *v, char *buf, size_t cap)
+{
+    return name_chars(v, 2, 1224, "=,.@:/_+-") ? NULL
+                                               : cfg_why(buf, cap, v, "is not an external id (2..1224 of A-Z a-z 0-9 =,.@:/_+-)");
+}
+
+/* The keys a renewing source needs that have no default. oidc's come from the environment when absent, and are
+ * checked by cfg_cred_resolve. */
+static enum cfg_status renew_finish(struct cfg_read *r, const struct cfg_entry *e, struct cfg_cred_spec *spec)
+{
+    if (spec->from == CFG_FROM_ASSUME_ROLE && (spec->role_arn == NULL || spec->base == NULL)) {
+        return cfg_fail(r, CFG_ERR_SCHEMA, e->at, "%s: missing key '%s' (from: assume_role)", e->where,
+                        spec->role_arn == NULL ? "role_arn" : "base");
+    }
+    if (spec->from == CFG_FROM_ASSUME_ROLE && strcmp(spec->base->value, e->at->value) == 0) {
+        return cfg_fail(r, CFG_ERR_SCHEMA, spec->base, "%s.base: a set cannot be its own base", e->where);
+    }
+    return CFG_OK;
+}
+
 static enum cfg_status cred_finish(struct cfg_read *r, const struct cfg_entry *e)
 {
     struct cfg_cred_spec *spec = e->obj;
@@ -227,7 +311,7 @@ static enum cfg_status cred_finish(struct cfg_read *r, const struct cfg_entry *e
         return cfg_fail(r, CFG_ERR_SCHEMA, e->at, "%s: id_var and secret_var go together (token_var needs both)", e->where);
     }
     if (spec->from != CFG_FROM_INLINE) {
-        return CFG_OK;
+        return renew_finish(r, e, spec);
     }
     if (!r->src->is_file) {
         return cfg_fail(r, CFG_ERR_CREDENTIALS, e->at,
@@ -248,20 +332,43 @@ static enum cfg_status cred_finish(struct cfg_read *r, const struct cfg_entry *e
     return CFG_OK;
 }
 
-static const char *const from_names[] = {"env", "files", "inline", NULL};
+static const char *const from_names[] = {"env", "files", "inline", "ecs_ram_role", "oidc", "assume_role", "uri", NULL};
 #define ENV (1u << CFG_FROM_ENV)
 #define FILES (1u << CFG_FROM_FILES)
 #define INLINE (1u << CFG_FROM_INLINE)
-/* The values are only checked as scalars here; cfg_cred_resolve checks their contents without showing them. */
+#define ECS (1u << CFG_FROM_ECS_RAM_ROLE)
+#define OIDC (1u << CFG_FROM_OIDC)
+#define ASSUME (1u << CFG_FROM_ASSUME_ROLE)
+#define URI (1u << CFG_FROM_URI)
+#define RENEWING (ECS | OIDC | ASSUME | URI)
+#define SPEC(member) CFG_AT(struct cfg_cred_spec, member)
+/* The values are only checked as scalars here; cfg_cred_resolve checks their contents without showing them. The
+ * renewing sources' values are not secret, so their checks quote them. */
 static const struct cfg_row cred_rows[] = {
-    {"from", CFG_ENUM, CFG_REQUIRED, .names = from_names, CFG_AT(struct cfg_cred_spec, from)},
-    {"id_var", CFG_NODE, .when = ENV, .check = check_env_name, CFG_AT(struct cfg_cred_spec, id_var)},
-    {"secret_var", CFG_NODE, .when = ENV, .check = check_env_name, CFG_AT(struct cfg_cred_spec, secret_var)},
-    {"token_var", CFG_NODE, .when = ENV, .check = check_env_name, CFG_AT(struct cfg_cred_spec, token_var)},
-    {"dir", CFG_NODE, .when = FILES, .max = CFG_MAX_STRING, .check = check_absolute, CFG_AT(struct cfg_cred_spec, dir)},
-    {"access_key_id", CFG_NODE, .when = INLINE, CFG_AT(struct cfg_cred_spec, access_key_id)},
-    {"access_key_secret", CFG_NODE, .when = INLINE, CFG_AT(struct cfg_cred_spec, access_key_secret)},
-    {"security_token", CFG_NODE, .when = INLINE, CFG_AT(struct cfg_cred_spec, security_token)},
+    {"from", CFG_ENUM, CFG_REQUIRED, .names = from_names, SPEC(from)},
+    {"id_var", CFG_NODE, .when = ENV, .check = check_env_name, SPEC(id_var)},
+    {"secret_var", CFG_NODE, .when = ENV, .check = check_env_name, SPEC(secret_var)},
+    {"token_var", CFG_NODE, .when = ENV, .check = check_env_name, SPEC(token_var)},
+    {"dir", CFG_NODE, .when = FILES, .max = CFG_MAX_STRING, .check = check_absolute, SPEC(dir)},
+    {"watch", CFG_BOOL, .when = FILES, .def = "false", SPEC(watch)},
+    {"access_key_id", CFG_NODE, .when = INLINE, SPEC(access_key_id)},
+    {"access_key_secret", CFG_NODE, .when = INLINE, SPEC(access_key_secret)},
+    {"security_token", CFG_NODE, .when = INLINE, SPEC(security_token)},
+    {"role_name", CFG_NODE, .when = ECS, .max = 64, .check = check_role_name, SPEC(role_name)},
+    {"metadata_url", CFG_NODE, .when = ECS, .max = 1024, .check = check_url, SPEC(metadata_url)},
+    {"disable_imds_v1", CFG_BOOL, .when = ECS, .def = "true", SPEC(disable_imds_v1)},
+    {"role_arn", CFG_NODE, .when = OIDC | ASSUME, .max = 1024, .check = check_role_arn, SPEC(role_arn)},
+    {"oidc_provider_arn", CFG_NODE, .when = OIDC, .max = 1024, .check = check_oidc_provider_arn, SPEC(oidc_provider_arn)},
+    {"oidc_token_file", CFG_NODE, .when = OIDC, .max = CFG_MAX_STRING, .check = check_absolute, SPEC(oidc_token_file)},
+    {"base", CFG_NODE, .when = ASSUME, .max = CFG_MAX_NAME, SPEC(base)},
+    {"role_session_name", CFG_NODE, .when = OIDC | ASSUME, .max = 64, .check = check_session_name, SPEC(role_session_name)},
+    {"duration", CFG_SECONDS, .when = OIDC | ASSUME, .def = "1h", .min = 900, .max = 43200, SPEC(duration_s)},
+    {"external_id", CFG_NODE, .when = ASSUME, .max = 1224, .check = check_external_id, SPEC(external_id)},
+    {"policy", CFG_NODE, .when = OIDC | ASSUME, .max = 2048, SPEC(policy)},
+    {"sts_endpoint", CFG_NODE, .when = OIDC | ASSUME, .max = 1024, .check = check_sts_endpoint, SPEC(sts_endpoint)},
+    {"url", CFG_NODE, .when = URI, .max = 1024, .check = check_url, SPEC(url)},
+    {"ca_file", CFG_NODE, .when = RENEWING, .max = CFG_MAX_STRING, .check = check_absolute, SPEC(ca_file)},
+    {"startup_timeout", CFG_MS, .when = RENEWING, .min = 1000, .max = 600000, SPEC(startup_timeout_ms)},
 };
 static const struct cfg_table cred_table = {CFG_ROWS(cred_rows), .selector = "from", .finish = cred_finish};
 static const struct cfg_row cred_item = {.kind = CFG_MAP, .sub = &cred_table};
@@ -530,8 +637,55 @@ static enum cfg_status check_routes(struct cfg_read *r, struct cfg_config *cfg, 
     return CFG_OK;
 }
 
+static size_t find_spec(const struct doc *d, const char *name)
+{
+    size_t s = 0;
+
+    while (s < d->n_specs && strcmp(d->specs[s].name->value, name) != 0) {
+        s++;
+    }
+    return s;
+}
+
+/* Follows each assume_role set's `base` chain: every name must exist, no chain may come back to where it started,
+ * and a set in use makes its bases in use. Sets `depth`, so that bases can be placed before the sets using them. */
+static enum cfg_status link_bases(struct cfg_read *r, struct doc *d)
+{
+    for (size_t s = 0; s < d->n_specs; s++) {
+        struct cfg_cred_spec *spec = &d->specs[s];
+        size_t cur = s;
+        size_t depth = 0;
+        bool in_use = spec->used_oss || spec->used_s3;
+        while (d->specs[cur].from == CFG_FROM_ASSUME_ROLE) {
+            const struct cfg_node *base = d->specs[cur].base;
+            size_t next = find_spec(d, base->value);
+            char show_buf[CFG_SHOW_CAP];
+            if (next == d->n_specs) {
+                return cfg_fail(r, CFG_ERR_SCHEMA, base, "credentials.%s.base: no credential set named '%s'",
+                                d->specs[cur].name->value, CFG_SHOW(base));
+            }
+            if (next == s || depth >= d->n_specs) {
+                return cfg_fail(r, CFG_ERR_SCHEMA, spec->base, "credentials.%s.base: the chain of bases comes back to '%s'",
+                                spec->name->value, d->specs[next].name->value);
+            }
+            if (in_use) {
+                d->specs[next].used_base = true;
+            }
+            cur = next;
+            depth++;
+        }
+        spec->depth = depth;
+    }
+    return CFG_OK;
+}
+
+static bool spec_in_use(const struct cfg_cred_spec *spec)
+{
+    return spec->used_oss || spec->used_s3 || spec->used_base;
+}
+
 /* Ties each backend to its credential set, then resolves the sets in use (only those: an unused set is checked but
- * not read, and left out of the config). */
+ * not read, and left out of the config), bases first. */
 static enum cfg_status resolve_credentials(struct cfg_read *r, struct doc *d, const struct cfg_node *root)
 {
     struct cfg_config *cfg = &d->cfg;
@@ -539,6 +693,7 @@ static enum cfg_status resolve_credentials(struct cfg_read *r, struct doc *d, co
     size_t *set_of = calloc(cfg->n_backends + 1, sizeof(*set_of)); /* index into d->specs, per backend */
     size_t *slot = calloc(d->n_specs + 1, sizeof(*slot));          /* index into cfg->credentials, per set */
     size_t n_used = 0;
+    size_t max_depth = 0;
     enum cfg_status st = CFG_OK;
 
     if (set_of == NULL || slot == NULL) {
@@ -549,10 +704,7 @@ static enum cfg_status resolve_credentials(struct cfg_read *r, struct doc *d, co
         const struct cfg_node *name = backends->items[2 * i];
         const struct cfg_node *ref = cfg_map_get(backends->items[2 * i + 1], "credentials");
         const char *want = ref != NULL ? ref->value : "default";
-        size_t s = 0;
-        while (s < d->n_specs && strcmp(d->specs[s].name->value, want) != 0) {
-            s++;
-        }
+        size_t s = find_spec(d, want);
         if (s == d->n_specs) {
             st = ref == NULL
                      ? cfg_fail(r, CFG_ERR_SCHEMA, name, "backends.%s: no credentials key, and no credential set named 'default'",
@@ -576,9 +728,20 @@ static enum cfg_status resolve_credentials(struct cfg_read *r, struct doc *d, co
             spec->used_s3 = true;
         }
     }
+    st = link_bases(r, d);
+    if (st != CFG_OK) {
+        goto cleanup;
+    }
     for (size_t s = 0; s < d->n_specs; s++) {
-        if (d->specs[s].used_oss || d->specs[s].used_s3) {
-            slot[s] = n_used++;
+        if (spec_in_use(&d->specs[s]) && d->specs[s].depth > max_depth) {
+            max_depth = d->specs[s].depth;
+        }
+    }
+    for (size_t depth = 0; depth <= max_depth; depth++) {
+        for (size_t s = 0; s < d->n_specs; s++) {
+            if (spec_in_use(&d->specs[s]) && d->specs[s].depth == depth) {
+                slot[s] = n_used++;
+            }
         }
     }
     cfg->credentials = calloc(n_used + 1, sizeof(*cfg->credentials));
@@ -586,14 +749,24 @@ static enum cfg_status resolve_credentials(struct cfg_read *r, struct doc *d, co
         st = CFG_ERR_NOMEM;
         goto cleanup;
     }
-    for (size_t s = 0; s < d->n_specs; s++) {
-        if (!d->specs[s].used_oss && !d->specs[s].used_s3) {
-            continue;
-        }
-        cfg->n_credentials = slot[s] + 1;
-        st = cfg_cred_resolve(&cfg->credentials[slot[s]], r->src, &d->specs[s], r->env, r->err);
-        if (st != CFG_OK) {
-            goto cleanup;
+    for (size_t depth = 0; depth <= max_depth; depth++) {
+        for (size_t s = 0; s < d->n_specs; s++) {
+            struct cfg_cred_spec *spec = &d->specs[s];
+            if (!spec_in_use(spec) || spec->depth != depth) {
+                continue;
+            }
+            struct cfg_credentials *c = &cfg->credentials[slot[s]];
+            cfg->n_credentials = slot[s] + 1;
+            if (spec->startup_timeout_ms == 0) {
+                spec->startup_timeout_ms = cfg->startup_timeout_ms;
+            }
+            st = cfg_cred_resolve(c, r->src, spec, r->env, r->err);
+            if (st != CFG_OK) {
+                goto cleanup;
+            }
+            if (spec->from == CFG_FROM_ASSUME_ROLE) {
+                c->renew.base = &cfg->credentials[slot[find_spec(d, spec->base->value)]];
+            }
         }
     }
     for (size_t i = 0; i < cfg->n_backends; i++) {
@@ -631,6 +804,7 @@ static const struct cfg_row top_rows[] = {
      CFG_AT(struct doc, cfg.health_path)},
     {"metrics", CFG_STRING, CFG_OFF, .def = "/metrics", .max = CFG_MAX_PREFIX, .check = check_special_path,
      CFG_AT(struct doc, cfg.metrics_path)},
+    {"startup_timeout", CFG_MS, .def = "10s", .min = 1000, .max = 600000, CFG_AT(struct doc, cfg.startup_timeout_ms)},
     {"credentials", CFG_NAMED, LIST_OF(cred_item, struct cfg_cred_spec, specs, n_specs), .min = 0, .max = CFG_MAX_CREDENTIALS,
      .noun = "credential set"},
     {"backends", CFG_NAMED, CFG_REQUIRED, LIST_OF(backend_item, struct cfg_backend, cfg.backends, cfg.n_backends), .min = 1,

@@ -339,3 +339,88 @@ bool cfg_has_ctl(const char *s, size_t len)
     }
     return false;
 }
+
+static bool all_of(const char *s, size_t len, const char *extra)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c != '\0' && strchr(extra, c));
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* "acs:ram::<account id>:<kind>/<name>", the form RAM gives role and OIDC provider ARNs. */
+static bool ram_arn_valid(const char *s, size_t len, const char *kind)
+{
+    static const char head[] = "acs:ram::";
+    size_t hl = sizeof(head) - 1;
+    size_t kl = strlen(kind);
+    size_t i = hl;
+
+    if (len <= hl || memcmp(s, head, hl) != 0) {
+        return false;
+    }
+    while (i < len && is_digit(s[i])) {
+        i++;
+    }
+    if (i == hl || i - hl > 32 || len - i <= kl + 2 || s[i] != ':' || memcmp(s + i + 1, kind, kl) != 0 || s[i + 1 + kl] != '/') {
+        return false;
+    }
+    i += kl + 2;
+    return all_of(s + i, len - i, "._-/@+=,");
+}
+
+const char *cfg_role_arn_why(const char *s, size_t len)
+{
+    return ram_arn_valid(s, len, "role") ? NULL : "is not a RAM role ARN like acs:ram::123456789012:role/name";
+}
+
+const char *cfg_oidc_provider_arn_why(const char *s, size_t len)
+{
+    return ram_arn_valid(s, len, "oidc-provider") ? NULL
+                                                  : "is not an OIDC provider ARN like acs:ram::123456789012:oidc-provider/name";
+}
+
+const char *cfg_http_url_why(const char *s, size_t len)
+{
+    size_t skip = 0;
+
+    if (len > 7 && memcmp(s, "http://", 7) == 0) {
+        skip = 7;
+    } else if (len > 8 && memcmp(s, "https://", 8) == 0) {
+        skip = 8;
+    } else {
+        return "is not an http:// or https:// URL";
+    }
+    if (s[skip] == '/' || s[skip] == ':' || s[skip] == '?') {
+        return "has no host";
+    }
+    size_t end = skip;
+    while (end < len && s[end] != '/' && s[end] != '?') {
+        end++;
+    }
+    const char *colon = s[skip] == '[' ? memchr(s + skip, ']', end - skip) : s + skip;
+    colon = colon != NULL ? memchr(colon, ':', (size_t)(s + end - colon)) : NULL;
+    if (s[skip] == '[' && memchr(s + skip, ']', end - skip) == NULL) {
+        return "has an IPv6 address without its closing ]";
+    }
+    if (colon != NULL) {
+        uint64_t port = 0;
+        if (!cfg_parse_uint(colon + 1, (size_t)(s + end - colon - 1), &port) || port == 0 || port > 65535) {
+            return "has a port that is not 1..65535";
+        }
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c >= 0x7f || c == '#') {
+            return "may hold only printable ASCII, without spaces or a #fragment";
+        }
+        if (c == '@' && i >= skip && memchr(s + skip, '/', i - skip) == NULL) {
+            return "must not carry a user name or password";
+        }
+    }
+    return NULL;
+}

@@ -100,14 +100,56 @@ struct cfg_limits {
     uint32_t max_requests_per_conn;  /* keep-alive requests on one connection [1000], 1..1000000000 */
 };
 
-/* struct cfg_credentials is one named credential set, resolved at load time. */
+/* Where a credential set's keys come from: read once at load time (env, files, inline), or fetched and renewed by
+ * the gateway (issue 11; conf/ only describes the source, gateway/creds fetches). */
+enum cfg_cred_source {
+    CFG_CRED_STATIC = 0,   /* from: env, files or inline; the keys are in the struct */
+    CFG_CRED_ECS_RAM_ROLE, /* ECS instance metadata (IMDSv2) */
+    CFG_CRED_OIDC,         /* STS AssumeRoleWithOIDC (RRSA on ACK) */
+    CFG_CRED_ASSUME_ROLE,  /* STS AssumeRole signed with another set */
+    CFG_CRED_URI,          /* a credentials URI */
+};
+
+#define CFG_DEFAULT_METADATA_URL "http://100.100.100.200"
+#define CFG_DEFAULT_STS_URL "https://sts.aliyuncs.com"
+#define CFG_DEFAULT_SESSION_NAME "oss-gateway"
+
+struct cfg_credentials;
+
+/* struct cfg_cred_renew: the keys of a renewing source. Strings are owned; NULL = not given (where a default is
+ * documented, the default has been filled in: metadata_url, sts_url, role_session_name, and the oidc and uri
+ * environment variables). */
+struct cfg_cred_renew {
+    char *role_name;    /* ecs_ram_role; NULL = discovered */
+    char *metadata_url; /* ecs_ram_role */
+    bool disable_imds_v1;
+    char *role_arn;                     /* oidc, assume_role */
+    char *oidc_provider_arn;            /* oidc */
+    char *oidc_token_file;              /* oidc */
+    char *role_session_name;            /* oidc, assume_role */
+    uint32_t duration_s;                /* oidc, assume_role: 900..43200 */
+    char *sts_url;                      /* oidc, assume_role: https://host[:port] from sts_endpoint */
+    char *external_id;                  /* assume_role */
+    char *policy;                       /* oidc, assume_role */
+    const struct cfg_credentials *base; /* assume_role: points into cfg_config.credentials, earlier than this set */
+    char *url;                          /* uri */
+    char *ca_file;                      /* https: NULL = the system bundle */
+    bool watch;                         /* files: the gateway re-reads `dir` when its files change (inotify) */
+    char *dir;                          /* files with watch: the directory read */
+};
+
+/* struct cfg_credentials is one named credential set. Static sets are resolved at load time; renewing ones carry
+ * their source in `renew` and no keys. */
 struct cfg_credentials {
     char *name;
+    enum cfg_cred_source source;
     char *access_key_id;
     uint8_t *secret; /* not NUL-terminated; wiped by cfg_free() */
     size_t secret_len;
     char *security_token; /* NULL without STS */
     int64_t expiration;   /* Unix seconds when the credentials expire; 0 = no known expiry */
+    struct cfg_cred_renew renew;
+    uint32_t startup_timeout_ms; /* renewing sets: the set's own, else cfg_config.startup_timeout_ms */
 };
 
 struct cfg_backend {
@@ -149,8 +191,9 @@ struct cfg_config {
     uint32_t workers; /* 0 = auto (one per CPU) */
     struct cfg_limits limits;
     struct cfg_log log;
-    struct cfg_credentials *credentials;
+    struct cfg_credentials *credentials; /* a set comes after the set it is based on (assume_role `base`) */
     size_t n_credentials;
+    uint32_t startup_timeout_ms; /* [10s] how long start-up waits for the first credentials of a renewing set */
     struct cfg_backend *backends;
     size_t n_backends;
     struct cfg_route *routes; /* no prefix is a prefix of another */
@@ -180,6 +223,15 @@ CFG_MUST_USE enum cfg_status cfg_load_buffer(struct cfg_config **out, const char
 
 /* cfg_free wipes every secret in `cfg` and frees it. NULL is allowed. */
 void cfg_free(struct cfg_config *cfg);
+
+/* cfg_cred_read_files reads the one-value files of a `from: files` set named `name` from `dir` into `out` (zeroed
+ * first), with the checks loading makes; messages start with `dir` and never show a value. On failure `out` is
+ * cleaned up. For a watched set (cfg_cred_renew.watch) re-reading its files. */
+CFG_MUST_USE enum cfg_status cfg_cred_read_files(struct cfg_credentials *out, const char *name, const char *dir,
+                                                 struct cfg_error *err);
+
+/* cfg_credentials_cleanup wipes and frees what `c` holds and zeroes it. */
+void cfg_credentials_cleanup(struct cfg_credentials *c);
 
 /* cfg_route_match returns the route whose prefix starts `path` (`len` bytes, not NUL-terminated), or NULL. */
 const struct cfg_route *cfg_route_match(const struct cfg_config *cfg, const char *path, size_t len);

@@ -1,6 +1,7 @@
 /* gw_handler.c: routing, key decoding, signing and the response bytes (docs/design.md, Request handling). */
 #include "gw_handler.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,7 +28,8 @@ void gw_runtime_init(struct gw_runtime *rt, struct cfg_config *cfg)
             .bucket = {be->bucket, strlen(be->bucket)},
             .addressing = be->addressing == CFG_ADDR_PATH ? SGN_ADDR_PATH
                                                           : (be->addressing == CFG_ADDR_CNAME ? SGN_ADDR_CNAME : SGN_ADDR_VIRTUAL),
-            .access_key_id = {cr->access_key_id, strlen(cr->access_key_id)},
+            /* Renewing sets have no keys here: gw_presign_key takes them from the set's snapshot. */
+            .access_key_id = {cr->access_key_id, cr->access_key_id != NULL ? strlen(cr->access_key_id) : 0},
             .secret = {(const char *)cr->secret, cr->secret_len},
             .security_token = {cr->security_token, cr->security_token != NULL ? strlen(cr->security_token) : 0},
         };
@@ -40,14 +42,21 @@ void gw_runtime_init(struct gw_runtime *rt, struct cfg_config *cfg)
     }
 }
 
-struct gw_runtime *gw_runtime_new(struct cfg_config *cfg)
+struct gw_runtime *gw_runtime_new(struct cfg_config *cfg, char *err, size_t err_cap)
 {
     struct gw_runtime *rt = calloc(1, sizeof(*rt));
     if (rt == NULL) {
+        snprintf(err, err_cap, "out of memory");
         cfg_free(cfg);
         return NULL;
     }
     gw_runtime_init(rt, cfg);
+    rt->creds = gw_credrt_new(cfg, err, err_cap);
+    if (rt->creds == NULL) {
+        cfg_free(cfg);
+        free(rt);
+        return NULL;
+    }
     return rt;
 }
 
@@ -59,6 +68,7 @@ void gw_runtime_ref(struct gw_runtime *rt)
 void gw_runtime_unref(struct gw_runtime *rt)
 {
     if (rt != NULL && atomic_fetch_sub(&rt->refs, 1) == 1) {
+        gw_credrt_free(rt->creds);
         cfg_free(rt->cfg);
         free(rt);
     }
@@ -259,31 +269,58 @@ static bool view_eq(struct gw_view v, const char *s)
 static const char redirect_body_head[] = "<!DOCTYPE html>\n<title>Found</title>\n<p>The file is <a href=\"";
 static const char redirect_body_tail[] = "\">here</a>.</p>\n";
 
+static const char *sign(struct gw_ctx *c, const struct gw_req *r, int64_t t, uint32_t expires, const struct gw_creds_snap *snap,
+                        size_t *url_len, unsigned *status);
+
 const char *gw_presign_key(struct gw_ctx *c, const struct gw_req *r, int64_t now, size_t *url_len, unsigned *status)
 {
     const struct cfg_route *route = r->route;
     const struct cfg_credentials *cr = route->backend->credentials;
-    size_t bi = (size_t)(route->backend - c->rt->cfg->backends);
     int64_t t = gw_sign_time(now, route->sign_window_s);
     uint64_t expires = (uint64_t)route->expires_s + route->sign_window_s; /* still `expires` left at the window's end */
+
+    if (expires > SGN_MAX_EXPIRES) {
+        expires = SGN_MAX_EXPIRES;
+    }
+    /* A renewing set signs with its current snapshot: a reference taken without a lock, held until the URL is built. */
+    struct gw_creds_snap *snap = NULL;
+    int64_t expiration = cr->expiration;
+    if (gw_credrt_renews(cr)) {
+        snap = gw_creds_set_acquire(c->rt->creds->set[cr - c->rt->cfg->credentials], now);
+        if (snap == NULL) {
+            *status = 503;
+            return "credentials expired and not yet renewed";
+        }
+        expiration = snap->creds.expiration;
+    }
+    if (expiration > 0) {
+        /* Against now, not the window start: a URL must be alive when it is handed out. */
+        if (expiration - now < 1) {
+            *status = 503;
+            return "credentials expired; reload with fresh ones";
+        }
+        if ((uint64_t)(expiration - t) < expires) {
+            expires = (uint64_t)(expiration - t);
+        }
+    }
+    const char *why = sign(c, r, t, (uint32_t)expires, snap, url_len, status);
+    gw_creds_snap_release(snap);
+    c->url_end = t + (int64_t)expires;
+    return why;
+}
+
+/* sign builds the URL for r's key through r's route, signed at `t` for `expires` seconds, with the keys of `snap`
+ * (NULL: the static keys of the backend's template). */
+static const char *sign(struct gw_ctx *c, const struct gw_req *r, int64_t t, uint32_t expires, const struct gw_creds_snap *snap,
+                        size_t *url_len, unsigned *status)
+{
+    const struct cfg_route *route = r->route;
+    size_t bi = (size_t)(route->backend - c->rt->cfg->backends);
     struct sgn_pair query[2];
     /* Room for the longest: a 1023-byte name of escaped ASCII gives a 1023-byte fallback and 3069 bytes of filename*. */
     char disposition[GW_DISPOSITION_MAX];
     size_t nq = 0;
 
-    if (expires > SGN_MAX_EXPIRES) {
-        expires = SGN_MAX_EXPIRES;
-    }
-    if (cr->expiration > 0) {
-        /* Against now, not the window start: a URL must be alive when it is handed out. */
-        if (cr->expiration - now < 1) {
-            *status = 503;
-            return "credentials expired; reload with fresh ones";
-        }
-        if ((uint64_t)(cr->expiration - t) < expires) {
-            expires = (uint64_t)(cr->expiration - t);
-        }
-    }
     if (route->disposition != CFG_DISP_NONE) {
         const char *type = route->disposition == CFG_DISP_INLINE ? "inline" : "attachment";
         size_t n = gw_key_disposition(disposition, sizeof(disposition), type, r->key, r->key_len);
@@ -301,16 +338,25 @@ const char *gw_presign_key(struct gw_ctx *c, const struct gw_req *r, int64_t now
     p.method = (struct sgn_view){r->method.base, r->method.len};
     p.key = (struct sgn_view){r->key, r->key_len};
     p.time = t;
-    p.expires = (uint32_t)expires;
+    p.expires = expires;
     p.query = query;
     p.n_query = nq;
     p.prefix = &c->rt->get_prefix[bi]; /* used only when it is this request's prefix */
+    uint64_t serial = 0;
+    if (snap != NULL) {
+        p.access_key_id = (struct sgn_view){snap->creds.access_key_id, snap->creds.access_key_id_len};
+        p.secret = (struct sgn_view){snap->creds.secret, snap->creds.secret_len};
+        p.security_token = (struct sgn_view){snap->creds.token, snap->creds.token_len};
+        serial = snap->serial;
+    }
     if (p.mode != SGN_MODE_OSS_V1) {
-        /* The signing key changes with the UTC day (section 3, step 5): derive it once a day per backend. */
+        /* The signing key changes with the UTC day (section 3, step 5) and with the keys: derive it once a day per
+         * backend, and again when renewed keys come. */
         int64_t day = t / 86400;
-        if (!c->keys.valid[bi] || c->keys.day[bi] != day) {
+        if (!c->keys.valid[bi] || c->keys.day[bi] != day || c->keys.serial[bi] != serial) {
             c->keys.valid[bi] = sgn_signing_key_derive(&c->keys.key[bi], p.mode, p.secret, p.region, t) == SGN_OK;
             c->keys.day[bi] = day;
+            c->keys.serial[bi] = serial;
         }
         p.signing_key = c->keys.valid[bi] ? &c->keys.key[bi] : NULL;
     }
@@ -366,6 +412,10 @@ void gw_handle(struct gw_ctx *c, struct gw_req *r, int64_t now, bool close, stru
             return;
         }
         if (view_eq(req->path, cfg->health_path)) {
+            if (gw_credrt_health(c->rt->creds, now, c->reason, sizeof(c->reason)) != NULL) {
+                reply_error(c, req, 503, c->reason, now, out, a);
+                return;
+            }
             plain(c, req, 200, "ok\n", 3, "text/plain; charset=utf-8", now, out, a);
             return;
         }
@@ -373,6 +423,7 @@ void gw_handle(struct gw_ctx *c, struct gw_req *r, int64_t now, bool close, stru
         struct sgn_buf m;
         sgn_buf_init(&m, c->url, sizeof(c->url));
         gw_metrics_render(&m);
+        gw_credrt_metrics(c->rt->creds, now, &m);
         if (m.overflow) {
             reply_error(c, req, 500, "metrics too large", now, out, a);
             return;
@@ -423,9 +474,15 @@ void gw_handle(struct gw_ctx *c, struct gw_req *r, int64_t now, bool close, stru
     head(c, out, route->status, now);
     sgn_buf_lit(out, "Location: ");
     sgn_buf_append(out, c->url, url_len);
-    if (route->cache_max_age_s > 0) {
+    /* A cached redirect must never outlive its URL: max-age is capped at what is left of it (short when the
+     * credentials are about to be renewed), and no-store when nothing is. */
+    int64_t max_age = route->cache_max_age_s;
+    if (max_age > c->url_end - now) {
+        max_age = c->url_end - now;
+    }
+    if (max_age > 0) {
         sgn_buf_lit(out, "\r\nCache-Control: private, max-age=");
-        sgn_buf_u64(out, route->cache_max_age_s);
+        sgn_buf_u64(out, (uint64_t)max_age);
     } else {
         sgn_buf_lit(out, "\r\nCache-Control: no-store");
     }

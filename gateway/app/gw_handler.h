@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "cfg.h"
+#include "gw_credrt.h"
 #include "gw_http.h"
 #include "gw_metrics.h"
 #include "gw_req.h"
@@ -30,22 +31,27 @@ struct gw_runtime {
     /* The hash of each V4 backend's canonical-request prefix for GET (sgn.h, struct sgn_prefix); other methods and
      * V1 backends sign without it. */
     struct sgn_prefix get_prefix[CFG_MAX_BACKENDS];
+    /* The credential sets (gw_credrt.h): renewing sets sign with their current snapshot. NULL in tests that build a
+     * runtime by hand with static keys only. */
+    struct gw_credrt *creds;
 };
 
-/* gw_runtime_new takes ownership of `cfg` and returns a runtime with one reference, or NULL when out of memory (then
- * `cfg` is freed). */
-struct gw_runtime *gw_runtime_new(struct cfg_config *cfg);
+/* gw_runtime_new takes ownership of `cfg` and returns a runtime with one reference and its credential sets (not yet
+ * fetched: gw_credrt_fetch), or NULL with a one-line reason in `err` (then `cfg` is freed). */
+struct gw_runtime *gw_runtime_new(struct cfg_config *cfg, char *err, size_t err_cap);
 /* gw_runtime_init fills a runtime in caller storage for `cfg` (which the caller keeps owning): one reference, metrics
  * slots and the backends' signing templates. gw_runtime_new uses it; so do tests that build a config by hand. */
 void gw_runtime_init(struct gw_runtime *rt, struct cfg_config *cfg);
 void gw_runtime_ref(struct gw_runtime *rt);
-/* gw_runtime_unref drops one reference and frees the runtime (wiping its secrets) with the last one. NULL is allowed. */
+/* gw_runtime_unref drops one reference and frees the runtime (wiping its secrets) with the last one. NULL is allowed.
+ * The refresher of its sets must have been stopped (gw_credrt_stop) by then: a worker may drop the last reference. */
 void gw_runtime_unref(struct gw_runtime *rt);
 
 /* struct gw_keycache holds one derived signing key per backend, for the current UTC day. */
 struct gw_keycache {
     struct sgn_signing_key key[CFG_MAX_BACKENDS];
-    int64_t day[CFG_MAX_BACKENDS]; /* Unix day number the key was derived for */
+    int64_t day[CFG_MAX_BACKENDS];     /* Unix day number the key was derived for */
+    uint64_t serial[CFG_MAX_BACKENDS]; /* the snapshot it was derived from (gw_creds_snap.serial), 0 for static keys */
     bool valid[CFG_MAX_BACKENDS];
 };
 
@@ -60,6 +66,8 @@ struct gw_ctx {
     int64_t date_sec; /* the second `date` was formatted for */
     char date[40];    /* IMF-fixdate */
     char url[GW_URL_MAX];
+    int64_t url_end;  /* when the URL in `url` stops working (Unix seconds) */
+    char reason[160]; /* a reason composed for one answer (gw_answer.reason may point here) */
 };
 
 /* gw_ctx_set_runtime points `c` at `rt` and forgets cached keys (the caller keeps the reference counting). */
@@ -88,8 +96,10 @@ void gw_handle(struct gw_ctx *c, struct gw_req *r, int64_t now, bool close, stru
 void gw_handle_error(struct gw_ctx *c, const struct gw_req *r, unsigned status, const char *reason, int64_t now,
                      struct sgn_buf *out, struct gw_answer *a);
 
-/* gw_presign_key presigns r's method for r's decoded key through r's route at `now` (Unix seconds) into c->url.
- * Returns NULL and the URL's length, or a one-line reason and the HTTP status to answer with. */
+/* gw_presign_key presigns r's method for r's decoded key through r's route at `now` (Unix seconds) into c->url, and
+ * sets c->url_end. Its lifetime is capped at what is left of the credentials; expired credentials (or a renewing set
+ * that has none) get a 503. Returns NULL and the URL's length, or a one-line reason and the HTTP status to answer
+ * with. */
 const char *gw_presign_key(struct gw_ctx *c, const struct gw_req *r, int64_t now, size_t *url_len, unsigned *status);
 
 /* gw_sign_time returns the signing instant for `now` under a route's sign_window (aligned to the UTC day). */

@@ -106,9 +106,14 @@ static int presign_route(const char *config, const char *prefix, const char *met
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    rt = gw_runtime_new(cfg);
+    char reason[512];
+    rt = gw_runtime_new(cfg, reason, sizeof(reason));
+    if (rt == NULL || gw_credrt_fetch(rt->creds, reason, sizeof(reason)) != 0) {
+        fprintf(stderr, "oss-gateway: %s\n", reason);
+        goto cleanup;
+    }
     ctx = calloc(1, sizeof(*ctx));
-    if (rt == NULL || ctx == NULL) {
+    if (ctx == NULL) {
         fputs("oss-gateway: out of memory\n", stderr);
         goto cleanup;
     }

@@ -25,6 +25,11 @@ static int check_config(const char *path)
         fprintf(stderr, "oss-gateway: configuration %s test failed\n", path);
         return 1;
     }
+    for (size_t i = 0; i < cfg->n_credentials; i++) {
+        if (cfg->credentials[i].source != CFG_CRED_STATIC) {
+            fprintf(stderr, "oss-gateway: credentials.%s: not fetched (-t checks the keys only)\n", cfg->credentials[i].name);
+        }
+    }
     fprintf(stderr, "oss-gateway: configuration %s is ok: %zu route(s), %zu backend(s)\n", path, cfg->n_routes, cfg->n_backends);
     cfg_free(cfg);
     return 0;

@@ -41,7 +41,24 @@ struct gw_creds_set {
     /* refresh thread only */
     int64_t next_mono_ms;
     unsigned failures;
+    int64_t reported_mono_ms; /* when a failure was last reported, 0 for never */
+    unsigned long suppressed; /* failures not reported since */
 };
+
+#define REPORT_EVERY_MS 60000
+
+static atomic_uint_fast64_t snap_serial;
+static gw_creds_log_fn log_fn;
+
+void gw_creds_set_log(gw_creds_log_fn fn)
+{
+    log_fn = fn;
+}
+
+static uint64_t next_serial(void)
+{
+    return atomic_fetch_add(&snap_serial, 1) + 1;
+}
 
 /* ---- snapshots ---- */
 
@@ -82,6 +99,7 @@ struct gw_creds_snap *gw_creds_set_acquire(struct gw_creds_set *s, int64_t now)
 /* publish swaps in `snap` (taking its reference) and drops the set's reference to the previous one. */
 static void publish(struct gw_creds_set *s, struct gw_creds_snap *snap)
 {
+    snap->serial = next_serial();
     struct gw_creds_snap *old = atomic_exchange(&s->cur, snap);
     unsigned e = atomic_fetch_add(&s->epoch, 1);
     while (atomic_load(&s->readers[e & 1]) != 0) {
@@ -549,6 +567,7 @@ struct gw_creds_set *gw_creds_set_new(const char *name, const struct gw_creds_so
         }
         atomic_init(&snap->refs, 1);
         snap->obtained = wall_now();
+        snap->serial = next_serial();
         atomic_store(&s->cur, snap);
         s->stats.expiration = snap->creds.expiration;
         return s;
@@ -687,6 +706,36 @@ static int64_t attempt(struct gw_creds_set *s, char *err, size_t err_cap)
     return gw_creds_refresh_at(now, c.expiration, need, margin);
 }
 
+int gw_creds_set_replace(struct gw_creds_set *s, const struct gw_creds *c)
+{
+    if (s->kind != GW_CREDS_SRC_STATIC) {
+        return -1;
+    }
+    struct gw_creds_snap *snap = calloc(1, sizeof(*snap));
+    if (snap == NULL || gw_creds_copy(&snap->creds, c) != 0) {
+        free(snap);
+        return -1;
+    }
+    atomic_init(&snap->refs, 1);
+    snap->obtained = wall_now();
+    pthread_mutex_lock(&s->lock);
+    s->stats.refresh_ok++;
+    s->stats.last_ok = snap->obtained;
+    s->stats.expiration = c->expiration;
+    s->stats.last_error[0] = '\0';
+    pthread_mutex_unlock(&s->lock);
+    publish(s, snap);
+    return 0;
+}
+
+void gw_creds_set_failed(struct gw_creds_set *s, const char *err)
+{
+    pthread_mutex_lock(&s->lock);
+    s->stats.refresh_failed++;
+    snprintf(s->stats.last_error, sizeof(s->stats.last_error), "%s", err);
+    pthread_mutex_unlock(&s->lock);
+}
+
 int gw_creds_set_fetch_once(struct gw_creds_set *s, char *err, size_t err_cap)
 {
     return attempt(s, err, err_cap) < 0 ? -1 : 0;
@@ -702,6 +751,22 @@ struct gw_creds_refresher {
     size_t n_sets;
     struct gw_creds_set *sets[GW_CREDS_MAX_SETS];
 };
+
+/* report_failure tells log_fn of a failed attempt: the first of a streak, then at most one a minute. */
+static void report_failure(struct gw_creds_set *s, const char *err)
+{
+    int64_t now = mono_ms();
+    if (log_fn == NULL) {
+        return;
+    }
+    if (s->failures > 0 && s->reported_mono_ms != 0 && now - s->reported_mono_ms < REPORT_EVERY_MS) {
+        s->suppressed++;
+        return;
+    }
+    log_fn(s->name, err, s->failures + 1, s->suppressed);
+    s->reported_mono_ms = now;
+    s->suppressed = 0;
+}
 
 static void *refresher_main(void *arg)
 {
@@ -723,6 +788,7 @@ static void *refresher_main(void *arg)
             if (mono_ms() >= s->next_mono_ms) {
                 int64_t at = attempt(s, err, sizeof(err));
                 if (at < 0) {
+                    report_failure(s, err);
                     uint32_t rnd = 0;
                     if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
                         rnd = (uint32_t)mono_ms();

@@ -74,6 +74,7 @@ struct gw_creds_snap {
     atomic_long refs;
     struct gw_creds creds;
     int64_t obtained; /* Unix seconds */
+    uint64_t serial;  /* unique in the process, never 0: tells a reader that caches derived keys that they changed */
 };
 
 /* gw_creds_set_new returns a set named `name` (1..63 bytes) with no credentials yet, or NULL with a reason in `err`
@@ -99,6 +100,15 @@ void gw_creds_snap_release(struct gw_creds_snap *snap);
  * publisher per set at a time). Returns 0, or -1 with a one-line reason (never a secret) in `err`. */
 int gw_creds_set_fetch_once(struct gw_creds_set *s, char *err, size_t err_cap);
 
+/* gw_creds_set_replace publishes a copy of `c` as a static set's new credentials (a watched `from: files` set whose
+ * files changed) and counts it as a successful refresh. Returns 0, or -1 when `s` is not static or out of memory. One
+ * publisher per set at a time. */
+int gw_creds_set_replace(struct gw_creds_set *s, const struct gw_creds *c);
+
+/* gw_creds_set_failed counts a failed refresh with its one-line reason (never a secret), for a publisher outside the
+ * refresher (the files watcher). */
+void gw_creds_set_failed(struct gw_creds_set *s, const char *err);
+
 /* struct gw_creds_stats is what /metrics and /healthz report (phase 2). */
 struct gw_creds_stats {
     unsigned long refresh_ok;
@@ -110,6 +120,14 @@ struct gw_creds_stats {
 
 /* gw_creds_set_stats copies the set's counters and last error. Thread-safe. */
 void gw_creds_set_stats(struct gw_creds_set *s, struct gw_creds_stats *out);
+
+/* gw_creds_log_fn is told of a failed refresh attempt of set `name` on the refresh thread: `err` is the one-line reason
+ * (never a secret), `failures` the attempts failed in a row, `suppressed` how many failures were not reported since
+ * the last report. Reports are rate-limited per set: the first failure of a streak, then at most one a minute. */
+typedef void (*gw_creds_log_fn)(const char *name, const char *err, unsigned failures, unsigned long suppressed);
+
+/* gw_creds_set_log sets the reporter of refresh failures for all sets (NULL: none). Call before the refresher starts. */
+void gw_creds_set_log(gw_creds_log_fn fn);
 
 struct gw_creds_refresher;
 

@@ -53,6 +53,16 @@ static void notify_status(const char *state)
     }
 }
 
+/* log_refresh_failure reports a failed renewal from the refresh thread (rate-limited by gw_creds_set.c). */
+static void log_refresh_failure(const char *name, const char *err, unsigned failures, unsigned long suppressed)
+{
+    if (suppressed > 0) {
+        gw_log(GW_LOG_WARNING, "credentials.%s: refresh failed (%u in a row, %lu not logged): %s", name, failures, suppressed, err);
+    } else {
+        gw_log(GW_LOG_WARNING, "credentials.%s: refresh failed (%u in a row): %s", name, failures, err);
+    }
+}
+
 static void reload(void)
 {
     struct cfg_config *cfg = NULL;
@@ -85,17 +95,30 @@ static void reload(void)
         notify_status("READY=1\n");
         return;
     }
-    struct gw_runtime *rt = gw_runtime_new(cfg);
-    if (rt == NULL) {
+    char why[512];
+    struct gw_runtime *rt = NULL;
+    const char *refused = gw_credrt_static_expired(cfg, (int64_t)time(NULL), why, sizeof(why));
+    if (refused != NULL) {
+        cfg_free(cfg);
+    } else if ((rt = gw_runtime_new(cfg, why, sizeof(why))) == NULL) {
+        refused = why;
+    } else if (gw_credrt_fetch(rt->creds, why, sizeof(why)) != 0 || gw_credrt_start(rt->creds, why, sizeof(why)) != 0) {
+        /* The new sets are fetched afresh, on this thread: a reload proves that a changed source works before it is
+         * used, and the workers go on serving the running configuration meanwhile. */
+        refused = why;
+    }
+    if (refused != NULL) {
+        gw_runtime_unref(rt);
         atomic_fetch_add(&gw_reloads_failed, 1);
-        gw_log(GW_LOG_ERR, "reload failed: out of memory");
+        gw_log(GW_LOG_ERR, "reload failed, keeping the running configuration: %s", refused);
         notify_status("READY=1\n");
         return;
     }
     atomic_store(&gw_log_max_level, (int)rt->cfg->log.level);
     gw_metrics_set_caps(rt->cfg->limits.max_connections, rt->cfg->limits.max_connections_per_ip);
     struct gw_runtime *prev = atomic_exchange(&gw_current, rt);
-    gw_runtime_unref(prev); /* workers still holding it keep it alive until they adopt the new one */
+    gw_credrt_stop(prev->creds); /* here, not in a worker that drops the last reference */
+    gw_runtime_unref(prev);      /* workers still holding it keep it alive until they adopt the new one */
     poke_workers();
     atomic_fetch_add(&gw_reloads_ok, 1);
     if (listen_changed) {
@@ -212,13 +235,23 @@ static int load_config(const char *path)
         cfg_free(cfg);
         return -1;
     }
-    struct gw_runtime *rt = gw_runtime_new(cfg);
+    char why[512];
+    struct gw_runtime *rt = gw_runtime_new(cfg, why, sizeof(why));
     if (rt == NULL) {
-        gw_log(GW_LOG_ERR, "out of memory");
+        gw_log(GW_LOG_ERR, "%s", why);
         return -1;
     }
     gw_metrics_set_caps(cfg->limits.max_connections, cfg->limits.max_connections_per_ip);
     atomic_store(&gw_current, rt);
+    /* Renewing credentials are fetched before anything listens: a gateway that cannot sign must not take traffic. */
+    gw_creds_set_log(log_refresh_failure);
+    if (gw_credrt_renewing(rt->cfg) > 0) {
+        gw_log(GW_LOG_INFO, "fetching credentials for %zu renewing set(s)", gw_credrt_renewing(rt->cfg));
+    }
+    if (gw_credrt_fetch(rt->creds, why, sizeof(why)) != 0 || gw_credrt_start(rt->creds, why, sizeof(why)) != 0) {
+        gw_log(GW_LOG_ERR, "%s", why);
+        return -1;
+    }
     return 0;
 }
 
@@ -342,7 +375,11 @@ static void release_all(void)
         event_base_free(main_base);
         main_base = NULL;
     }
-    gw_runtime_unref(atomic_exchange(&gw_current, NULL));
+    struct gw_runtime *rt = atomic_exchange(&gw_current, NULL);
+    if (rt != NULL) {
+        gw_credrt_stop(rt->creds);
+    }
+    gw_runtime_unref(rt);
     gw_access_close();
     libevent_global_shutdown();
 }

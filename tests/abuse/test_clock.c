@@ -191,8 +191,7 @@ static void run(const char *offset, long offset_s)
         exp_expires = strtol(v, NULL, 10);
     }
     /* 2h asked, but the credentials end sooner (in about 1h, or 1h20m on the clock 20 minutes behind): the URL ends
-     * with them, to the second. (A route's Cache-Control max-age is not capped with it yet: the handler writes the
-     * configured value, which conf/ only keeps below `expires`.) */
+     * with them, to the second (and so does a route's Cache-Control max-age: tests/gateway/test_gw_regress.c). */
     int cap_status = abuse_get(NULL, gw.port, "/explong/a.txt", buf, sizeof(buf));
     long cap_expires = -1;
     long cap_end = -1; /* x-oss-date + x-oss-expires: when the URL stops working */

@@ -210,10 +210,11 @@ Test(cfg_cred, keys_must_match_from)
     struct env_table t;
     expect_error("credentials:\n  default: {from: env, dir: /run}\n" TAIL, oss_env(&t), CFG_ERR_SCHEMA,
                  "t.yaml:2:24: credentials.default: key 'dir' does not go with from: env");
-    expect_error("credentials:\n  default: {dir: /run}\n" TAIL, oss_env(&t), CFG_ERR_SCHEMA,
-                 "t.yaml:2:3: credentials.default: missing key 'from' (env, files or inline)");
+    expect_error(
+        "credentials:\n  default: {dir: /run}\n" TAIL, oss_env(&t), CFG_ERR_SCHEMA,
+        "t.yaml:2:3: credentials.default: missing key 'from' (env, files, inline, ecs_ram_role, oidc, assume_role or uri)");
     expect_error("credentials:\n  default: {from: vault}\n" TAIL, oss_env(&t), CFG_ERR_SCHEMA,
-                 "t.yaml:2:19: credentials.default.from: vault is not env, files or inline");
+                 "t.yaml:2:19: credentials.default.from: vault is not env, files, inline, ecs_ram_role, oidc, assume_role or uri");
     expect_error("credentials:\n  default: {from: env, password: x}\n" TAIL, oss_env(&t), CFG_ERR_SCHEMA,
                  "t.yaml:2:24: credentials.default: unknown key 'password'");
 }
@@ -493,4 +494,254 @@ Test(cfg_cred, env_value_errors_never_show_the_secret)
     expect_error("credentials:\n  default: {from: env}\n" TAIL, &t, CFG_ERR_CREDENTIALS,
                  "t.yaml:2:3: credentials.default: environment variable OSS_ACCESS_KEY_SECRET contains a control "
                  "character");
+}
+
+/* ---- renewing sources (issue 11): ecs_ram_role, oidc, assume_role, uri ---- */
+
+#define ROLE "acs:ram::123456789012:role/gw"
+#define PROVIDER "acs:ram::123456789012:oidc-provider/ack-rrsa"
+
+Test(cfg_cred, ecs_ram_role_defaults)
+{
+    struct env_table t = {.n = 0};
+    struct cfg_config *cfg = expect_ok("credentials:\n  default: {from: ecs_ram_role}\n" TAIL, &t);
+    const struct cfg_credentials *c = cfg->backends[0].credentials;
+
+    cr_assert_eq(c->source, CFG_CRED_ECS_RAM_ROLE);
+    cr_assert(c->access_key_id == NULL);
+    cr_assert(c->renew.role_name == NULL);
+    cr_assert_str_eq(c->renew.metadata_url, "http://100.100.100.200");
+    cr_assert(c->renew.disable_imds_v1);
+    cr_assert(c->renew.ca_file == NULL);
+    cr_assert_eq(c->startup_timeout_ms, 10000);
+    cr_assert_eq(cfg->startup_timeout_ms, 10000);
+    cfg_free(cfg);
+}
+
+Test(cfg_cred, ecs_ram_role_keys)
+{
+    struct env_table t = {.n = 0};
+    struct cfg_config *cfg = expect_ok("startup_timeout: 20s\ncredentials:\n  default: {from: ecs_ram_role, role_name: gw-role, "
+                                       "metadata_url: 'http://127.0.0.1:9/', disable_imds_v1: false, startup_timeout: 3s}\n" TAIL,
+                                       &t);
+    const struct cfg_credentials *c = cfg->backends[0].credentials;
+
+    cr_assert_str_eq(c->renew.role_name, "gw-role");
+    cr_assert_str_eq(c->renew.metadata_url, "http://127.0.0.1:9/");
+    cr_assert(!c->renew.disable_imds_v1);
+    cr_assert_eq(c->startup_timeout_ms, 3000);
+    cr_assert_eq(cfg->startup_timeout_ms, 20000);
+    cfg_free(cfg);
+}
+
+Test(cfg_cred, oidc_from_environment)
+{
+    struct env_table t = {.n = 0};
+    env_set(&t, "ALIBABA_CLOUD_ROLE_ARN", ROLE);
+    env_set(&t, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", PROVIDER);
+    env_set(&t, "ALIBABA_CLOUD_OIDC_TOKEN_FILE", "/var/run/secrets/ack.alibabacloud.com/rrsa-tokens/token");
+    struct cfg_config *cfg = expect_ok("credentials:\n  default: {from: oidc}\n" TAIL, &t);
+    const struct cfg_credentials *c = cfg->backends[0].credentials;
+
+    cr_assert_eq(c->source, CFG_CRED_OIDC);
+    cr_assert_str_eq(c->renew.role_arn, ROLE);
+    cr_assert_str_eq(c->renew.oidc_provider_arn, PROVIDER);
+    cr_assert_str_eq(c->renew.oidc_token_file, "/var/run/secrets/ack.alibabacloud.com/rrsa-tokens/token");
+    cr_assert_str_eq(c->renew.role_session_name, "oss-gateway");
+    cr_assert_eq(c->renew.duration_s, 3600);
+    cr_assert_str_eq(c->renew.sts_url, "https://sts.aliyuncs.com");
+    cfg_free(cfg);
+}
+
+Test(cfg_cred, oidc_keys_win_over_environment)
+{
+    struct env_table t = {.n = 0};
+    env_set(&t, "ALIBABA_CLOUD_ROLE_ARN", "not an arn");
+    struct cfg_config *cfg = expect_ok("credentials:\n  default: {from: oidc, role_arn: '" ROLE "', oidc_provider_arn: '" PROVIDER
+                                       "', oidc_token_file: /t/token, role_session_name: gw@pod-1, duration: 2h, policy: '{}', "
+                                       "sts_endpoint: sts-vpc.cn-hangzhou.aliyuncs.com, ca_file: /etc/ca.pem}\n" TAIL,
+                                       &t);
+    const struct cfg_credentials *c = cfg->backends[0].credentials;
+
+    cr_assert_str_eq(c->renew.role_arn, ROLE);
+    cr_assert_str_eq(c->renew.role_session_name, "gw@pod-1");
+    cr_assert_eq(c->renew.duration_s, 7200);
+    cr_assert_str_eq(c->renew.policy, "{}");
+    cr_assert_str_eq(c->renew.sts_url, "https://sts-vpc.cn-hangzhou.aliyuncs.com");
+    cr_assert_str_eq(c->renew.ca_file, "/etc/ca.pem");
+    cfg_free(cfg);
+}
+
+Test(cfg_cred, oidc_errors)
+{
+    struct env_table t = {.n = 0};
+    expect_error("credentials:\n  default: {from: oidc}\n" TAIL, &t, CFG_ERR_CREDENTIALS,
+                 "t.yaml:2:3: credentials.default: no role_arn key, and environment variable ALIBABA_CLOUD_ROLE_ARN is not set");
+    env_set(&t, "ALIBABA_CLOUD_ROLE_ARN", "acs:ram::12:user/x");
+    expect_error("credentials:\n  default: {from: oidc}\n" TAIL, &t, CFG_ERR_CREDENTIALS,
+                 "t.yaml:2:3: credentials.default: environment variable ALIBABA_CLOUD_ROLE_ARN (for role_arn) is not a RAM "
+                 "role ARN like acs:ram::123456789012:role/name");
+    t.n = 0;
+    env_set(&t, "ALIBABA_CLOUD_ROLE_ARN", ROLE);
+    expect_error("credentials:\n  default: {from: oidc}\n" TAIL, &t, CFG_ERR_CREDENTIALS,
+                 "t.yaml:2:3: credentials.default: no oidc_provider_arn key, and environment variable "
+                 "ALIBABA_CLOUD_OIDC_PROVIDER_ARN is not set");
+    env_set(&t, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", PROVIDER);
+    expect_error("credentials:\n  default: {from: oidc}\n" TAIL, &t, CFG_ERR_CREDENTIALS,
+                 "t.yaml:2:3: credentials.default: no oidc_token_file key, and environment variable "
+                 "ALIBABA_CLOUD_OIDC_TOKEN_FILE is not set");
+    env_set(&t, "ALIBABA_CLOUD_OIDC_TOKEN_FILE", "token");
+    expect_error("credentials:\n  default: {from: oidc}\n" TAIL, &t, CFG_ERR_CREDENTIALS,
+                 "t.yaml:2:3: credentials.default: environment variable ALIBABA_CLOUD_OIDC_TOKEN_FILE (for "
+                 "oidc_token_file) is not an absolute path");
+    expect_error("credentials:\n  default: {from: oidc, role_arn: 'acs:ram::1:role'}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:35: credentials.default.role_arn: acs:ram::1:role is not a RAM role ARN like "
+                 "acs:ram::123456789012:role/name");
+    expect_error("credentials:\n  default: {from: oidc, oidc_provider_arn: '" ROLE "'}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:44: credentials.default.oidc_provider_arn: " ROLE
+                 " is not an OIDC provider ARN like acs:ram::123456789012:oidc-provider/name");
+    expect_error("credentials:\n  default: {from: oidc, duration: 10m}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:35: credentials.default.duration: 10m is outside 15m..12h");
+    expect_error("credentials:\n  default: {from: oidc, role_session_name: 'a b'}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:44: credentials.default.role_session_name: a b is not a session name (2..64 of A-Z a-z 0-9 "
+                 ". @ _ -)");
+    expect_error("credentials:\n  default: {from: oidc, sts_endpoint: 'http://sts.aliyuncs.com'}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:39: credentials.default.sts_endpoint: http://sts.aliyuncs.com must use https: STS requests "
+                 "carry credentials");
+    expect_error("credentials:\n  default: {from: oidc, sts_endpoint: 'https://sts.aliyuncs.com/x'}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:39: credentials.default.sts_endpoint: https://sts.aliyuncs.com/x is not host[:port] or "
+                 "https://host[:port], like sts.aliyuncs.com");
+    expect_error("credentials:\n  default: {from: oidc, external_id: abc}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:25: credentials.default: key 'external_id' does not go with from: oidc");
+}
+
+Test(cfg_cred, assume_role_bases_first)
+{
+    struct env_table t;
+    oss_env(&t);
+    struct cfg_config *cfg = expect_ok(
+        "credentials:\n  default: {from: assume_role, role_arn: '" ROLE
+        "', base: mid, external_id: ext-1}\n  mid: {from: assume_role, role_arn: '" ROLE
+        "', base: root, sts_endpoint: 'https://127.0.0.1:8443/'}\n  root: {from: env}\n  unused: {from: ecs_ram_role}\n" TAIL,
+        &t);
+
+    cr_assert_eq(cfg->n_credentials, 3);
+    cr_assert_str_eq(cfg->credentials[0].name, "root");
+    cr_assert_str_eq(cfg->credentials[1].name, "mid");
+    cr_assert_str_eq(cfg->credentials[2].name, "default");
+    cr_assert_eq(cfg->credentials[0].source, CFG_CRED_STATIC);
+    cr_assert_str_eq(cfg->credentials[0].access_key_id, "oss-id");
+    cr_assert_eq(cfg->credentials[1].renew.base, &cfg->credentials[0]);
+    cr_assert_str_eq(cfg->credentials[1].renew.sts_url, "https://127.0.0.1:8443");
+    cr_assert_eq(cfg->credentials[2].renew.base, &cfg->credentials[1]);
+    cr_assert_str_eq(cfg->credentials[2].renew.external_id, "ext-1");
+    cr_assert_eq(cfg->backends[0].credentials, &cfg->credentials[2]);
+    cfg_free(cfg);
+}
+
+Test(cfg_cred, assume_role_errors)
+{
+    struct env_table t;
+    oss_env(&t);
+    expect_error("credentials:\n  default: {from: assume_role, base: root}\n  root: {from: env}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:3: credentials.default: missing key 'role_arn' (from: assume_role)");
+    expect_error("credentials:\n  default: {from: assume_role, role_arn: '" ROLE "'}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:3: credentials.default: missing key 'base' (from: assume_role)");
+    expect_error("credentials:\n  default: {from: assume_role, role_arn: '" ROLE "', base: default}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:81: credentials.default.base: a set cannot be its own base");
+    expect_error("credentials:\n  default: {from: assume_role, role_arn: '" ROLE "', base: nowhere}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:81: credentials.default.base: no credential set named 'nowhere'");
+    expect_error("credentials:\n  default: {from: assume_role, role_arn: '" ROLE
+                 "', base: a}\n  a: {from: assume_role, role_arn: '" ROLE "', base: default}\n" TAIL,
+                 &t, CFG_ERR_SCHEMA, "t.yaml:2:81: credentials.default.base: the chain of bases comes back to 'default'");
+    expect_error("credentials:\n  default: {from: assume_role, role_arn: '" ROLE
+                 "', base: root, url: 'http://x/'}\n  root: {from: env}\n" TAIL,
+                 &t, CFG_ERR_SCHEMA, "t.yaml:2:87: credentials.default: key 'url' does not go with from: assume_role");
+}
+
+Test(cfg_cred, uri_and_common_errors)
+{
+    struct env_table t = {.n = 0};
+    expect_error("credentials:\n  default: {from: uri}\n" TAIL, &t, CFG_ERR_CREDENTIALS,
+                 "t.yaml:2:3: credentials.default: no url key, and environment variable ALIBABA_CLOUD_CREDENTIALS_URI is not set");
+    env_set(&t, "ALIBABA_CLOUD_CREDENTIALS_URI", "ftp://x/");
+    expect_error("credentials:\n  default: {from: uri}\n" TAIL, &t, CFG_ERR_CREDENTIALS,
+                 "t.yaml:2:3: credentials.default: environment variable ALIBABA_CLOUD_CREDENTIALS_URI (for url) is not an "
+                 "http:// or https:// URL");
+    t.n = 0;
+    env_set(&t, "ALIBABA_CLOUD_CREDENTIALS_URI", "http://127.0.0.1:8000/creds");
+    struct cfg_config *cfg = expect_ok("credentials:\n  default: {from: uri}\n" TAIL, &t);
+    cr_assert_eq(cfg->credentials[0].source, CFG_CRED_URI);
+    cr_assert_str_eq(cfg->credentials[0].renew.url, "http://127.0.0.1:8000/creds");
+    cfg_free(cfg);
+    expect_error("credentials:\n  default: {from: uri, url: 'http://user@host/x'}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:29: credentials.default.url: http://user@host/x must not carry a user name or password");
+    expect_error("credentials:\n  default: {from: uri, url: 'http://127.0.0.1:/x'}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:29: credentials.default.url: http://127.0.0.1:/x has a port that is not 1..65535");
+    expect_error("credentials:\n  default: {from: uri, url: 'http://[::1:80/'}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:29: credentials.default.url: http://[::1:80/ has an IPv6 address without its closing ]");
+    expect_error("credentials:\n  default: {from: uri, url: 'https:///x'}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:29: credentials.default.url: https:///x has no host");
+    expect_error("credentials:\n  default: {from: ecs_ram_role, metadata_url: '100.100.100.200'}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:47: credentials.default.metadata_url: 100.100.100.200 is not an http:// or https:// URL");
+    expect_error("credentials:\n  default: {from: ecs_ram_role, role_name: 'a/b'}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:44: credentials.default.role_name: a/b is not a RAM role name (1..64 of A-Z a-z 0-9 . _ -)");
+    expect_error("credentials:\n  default: {from: ecs_ram_role, ca_file: ca.pem}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:42: credentials.default.ca_file: must be an absolute path");
+    expect_error("credentials:\n  default: {from: ecs_ram_role, startup_timeout: 500ms}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:50: credentials.default.startup_timeout: 500ms is outside 1s..10m");
+    expect_error("credentials:\n  default: {from: env, startup_timeout: 5s}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:24: credentials.default: key 'startup_timeout' does not go with from: env");
+    expect_error("credentials:\n  default: {from: files, ca_file: /x}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:26: credentials.default: key 'ca_file' does not go with from: files");
+    expect_error("startup_timeout: 11m\ncredentials:\n  default: {from: ecs_ram_role}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:1:18: startup_timeout: 11m is outside 1s..10m");
+    expect_error("credentials:\n  default: {from: ecs_ram_role, disable_imds_v1: yes}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:50: credentials.default.disable_imds_v1: yes is not true or false");
+    expect_error("credentials:\n  default: {from: nope}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:19: credentials.default.from: nope is not env, files, inline, ecs_ram_role, oidc, "
+                 "assume_role or uri");
+}
+
+/* watch: true keeps the directory for the gateway's watcher, and cfg_cred_read_files re-reads it as loading does. */
+Test(cfg_cred, files_watch_and_reread)
+{
+    char tmpl[] = "/tmp/cfg-cred-XXXXXX";
+    char *dir = make_dir(tmpl);
+    char yaml[512];
+    struct env_table t = {.n = 0};
+    struct cfg_error err;
+    struct cfg_credentials c;
+
+    write_file(dir, "access_key_id", "file-id", 0600);
+    write_file(dir, "access_key_secret", SECRET, 0600);
+    int w = snprintf(yaml, sizeof(yaml), "credentials:\n  default: {from: files, dir: '%s', watch: true}\n" TAIL, dir);
+    cr_assert(w > 0 && (size_t)w < sizeof(yaml));
+    struct cfg_config *cfg = expect_ok(yaml, &t);
+    cr_assert(cfg->credentials[0].renew.watch);
+    cr_assert_str_eq(cfg->credentials[0].renew.dir, dir);
+    cfg_free(cfg);
+    files_yaml(yaml, sizeof(yaml), dir);
+    cfg = expect_ok(yaml, &t);
+    cr_assert(!cfg->credentials[0].renew.watch);
+    cr_assert(cfg->credentials[0].renew.dir == NULL);
+    cfg_free(cfg);
+
+    write_file(dir, "access_key_id", "new-id\n", 0600);
+    write_file(dir, "security_token", "new-token", 0600);
+    cr_assert_eq(cfg_cred_read_files(&c, "default", dir, &err), CFG_OK, "%s", err.msg);
+    cr_assert_str_eq(c.access_key_id, "new-id");
+    cr_assert_str_eq(c.security_token, "new-token");
+    assert_secret(&c, SECRET);
+    cfg_credentials_cleanup(&c);
+    write_file(dir, "access_key_secret", "", 0600);
+    cr_assert_eq(cfg_cred_read_files(&c, "default", dir, &err), CFG_ERR_CREDENTIALS);
+    char want[600];
+    w = snprintf(want, sizeof(want), "%s: credentials.default: %s/access_key_secret is empty", dir, dir);
+    cr_assert(w > 0 && (size_t)w < sizeof(want));
+    cr_assert_str_eq(err.msg, want);
+    cr_assert(c.access_key_id == NULL);
+    expect_error("credentials:\n  default: {from: env, watch: true}\n" TAIL, &t, CFG_ERR_SCHEMA,
+                 "t.yaml:2:24: credentials.default: key 'watch' does not go with from: env");
+    remove_dir(dir);
 }

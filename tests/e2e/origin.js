@@ -311,8 +311,23 @@ function headerValue(s, what) {
     return Buffer.from(s, 'utf8').toString('latin1'); // UTF-8 bytes on the wire
 }
 
+// The keys to check a request with: the configured ones, or, with a `lookup` (credentials that rotate, like STS
+// tokens), the ones lookup(accessKeyId, nowMs) returns for the request's key id: {accessKeySecret, securityToken}, or
+// null when that key id is unknown or its credentials have expired at nowMs (as the service refuses them).
+function keysFor(cfg, query, nowMs) {
+    if (!cfg.lookup)
+        return cfg;
+    const id = query.has('OSSAccessKeyId') ? query.get('OSSAccessKeyId') : (query.get('x-oss-credential') || '').split('/')[0];
+    const keys = cfg.lookup(id, nowMs);
+    if (!keys)
+        throw new OssError(403, 'InvalidAccessKeyId', 'The OSS Access Key Id you provided does not exist in our records.',
+            { OSSAccessKeyId: id });
+    return { ...cfg, accessKeyId: id, accessKeySecret: keys.accessKeySecret, securityToken: keys.securityToken || null };
+}
+
 function createOrigin(options) {
     const cfg = {
+        lookup: options.lookup || null,
         root: path.resolve(options.root),
         bucket: options.bucket,
         accessKeyId: options.accessKeyId,
@@ -322,7 +337,7 @@ function createOrigin(options) {
         log: options.log || (line => process.stderr.write(`${line}\n`)),
         now: options.now || (() => Date.now()),
     };
-    for (const k of ['bucket', 'accessKeyId', 'accessKeySecret']) {
+    for (const k of cfg.lookup ? ['bucket'] : ['bucket', 'accessKeyId', 'accessKeySecret']) {
         if (!cfg[k])
             throw new Error(`origin: ${k} is required`);
     }
@@ -389,9 +404,9 @@ function createOrigin(options) {
             if (isV4 && isV1)
                 throw new OssError(400, 'InvalidArgument', 'both V1 and V4 signature parameters are present');
             if (isV4)
-                verifyV4(cfg, req.method, key, query, req.headers, now);
+                verifyV4(keysFor(cfg, query, now), req.method, key, query, req.headers, now);
             else if (isV1)
-                verifyV1(cfg, req.method, key, query, req.headers, now);
+                verifyV1(keysFor(cfg, query, now), req.method, key, query, req.headers, now);
             else
                 throw new OssError(403, 'AccessDenied', 'You have no right to access this object because of bucket acl.');
 

@@ -38,8 +38,9 @@ static struct gw_runtime *load(const char *routes)
                      routes);
     cr_assert(n > 0 && (size_t)n < sizeof(yaml));
     cr_assert_eq(cfg_load_buffer(&cfg, "regress.yaml", yaml, (size_t)n, &env, &err), CFG_OK, "%s", err.msg);
-    struct gw_runtime *rt = gw_runtime_new(cfg);
-    cr_assert_not_null(rt);
+    char why[512];
+    struct gw_runtime *rt = gw_runtime_new(cfg, why, sizeof(why));
+    cr_assert_not_null(rt, "%s", why);
     return rt;
 }
 
@@ -121,5 +122,29 @@ Test(gw_regress, controls)
     rt->cfg->credentials[0].expiration = 0;
     cr_assert_eq(answer(rt, "GET /dl/%E6%96%87.txt HTTP/1.1\r\nHost: x\r\n\r\n", now, out, sizeof(out)), 302);
     cr_assert_not_null(strstr(out, "response-content-disposition=attachment%3B%20filename%3D%22_.txt%22"), "%s", out);
+    gw_runtime_unref(rt);
+}
+
+/* A route with `cache: 5m` on credentials with 40 s left sent `Cache-Control: private, max-age=300` with
+ * x-oss-expires=40: a cached redirect outlived its URL. Expected: max-age capped at what is left of the URL, and
+ * no-store when nothing is (issue 11). */
+Test(gw_regress, max_age_never_outlives_the_url)
+{
+    static char out[GW_RESPONSE_MAX];
+    struct gw_runtime *rt = load("  - {prefix: /files/, backend: b, expires: 15m, cache: 5m}\n"
+                                 "  - {prefix: /win/, backend: b, expires: 15m, sign_window: 1h, cache: 5m}\n");
+    int64_t now = BASE_TIME - BASE_TIME % 3600 + 1800;
+
+    rt->cfg->credentials[0].expiration = now + 40;
+    cr_assert_eq(answer(rt, "GET /files/a HTTP/1.1\r\nHost: x\r\n\r\n", now, out, sizeof(out)), 302);
+    cr_assert_not_null(strstr(out, "x-oss-expires=40&"), "%s", out);
+    cr_assert_not_null(strstr(out, "Cache-Control: private, max-age=40\r\n"), "max-age outlives the URL: %s", out);
+    /* In a sign window the URL started at the window's start: what is left counts from now. */
+    cr_assert_eq(answer(rt, "GET /win/a HTTP/1.1\r\nHost: x\r\n\r\n", now, out, sizeof(out)), 302);
+    cr_assert_not_null(strstr(out, "x-oss-expires=1840&"), "%s", out);
+    cr_assert_not_null(strstr(out, "Cache-Control: private, max-age=40\r\n"), "%s", out);
+    rt->cfg->credentials[0].expiration = now + 3600;
+    cr_assert_eq(answer(rt, "GET /files/a HTTP/1.1\r\nHost: x\r\n\r\n", now, out, sizeof(out)), 302);
+    cr_assert_not_null(strstr(out, "Cache-Control: private, max-age=300\r\n"), "the configured max-age when it fits: %s", out);
     gw_runtime_unref(rt);
 }

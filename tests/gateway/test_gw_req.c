@@ -44,8 +44,9 @@ static void setup(void)
     struct cfg_config *cfg = NULL;
     struct cfg_error err;
     cr_assert_eq(cfg_load_buffer(&cfg, "req.yaml", yaml, sizeof(yaml) - 1, &env, &err), CFG_OK, "%s", err.msg);
-    rt = gw_runtime_new(cfg);
-    cr_assert_not_null(rt);
+    char why[512];
+    rt = gw_runtime_new(cfg, why, sizeof(why));
+    cr_assert_not_null(rt, "%s", why);
     ctx.stats = &stats;
     gw_ctx_set_runtime(&ctx, rt);
 }

@@ -77,3 +77,29 @@ if ! awk -v s="$score" -v m="$max_exposure" 'BEGIN { exit !(s + 0 <= m + 0) }'; 
     grep '✗' "$tmp/security.out" >&2 || true
     fail "exposure $score is above $max_exposure"
 fi
+
+# The drop-ins of systemd/dropins/ (one per renewing credential source), each on top of the installed unit: verify
+# says nothing, systemd-analyze has loaded it (the service reaches the host's network, which the unit alone does
+# not), and the exposure stays at most 1.5. The unit alone keeps its private network (checked above by the score,
+# and here by name).
+grep -q "✓ PrivateNetwork=" "$tmp/security.out" || fail "the unit alone no longer has PrivateNetwork=yes"
+dropdir=$root/etc/systemd/system/oss-gateway.service.d
+for dropin in "$src"/systemd/dropins/*.conf; do
+    name=${dropin##*/}
+    mkdir -p "$dropdir"
+    cp "$dropin" "$dropdir/credentials.conf"
+    if ! systemd-analyze verify --root="$root" oss-gateway.socket oss-gateway.service >"$tmp/verify.out" 2>&1 || [ -s "$tmp/verify.out" ]; then
+        cat "$tmp/verify.out" >&2
+        fail "systemd-analyze verify with the drop-in $name failed or printed something"
+    fi
+    systemd-analyze security --offline=true --root="$root" oss-gateway.service >"$tmp/security.out" 2>&1 || true
+    grep -q "✗ PrivateNetwork=" "$tmp/security.out" || { cat "$tmp/security.out" >&2; fail "drop-in $name was not loaded"; }
+    score=$(sed -n 's/.*Overall exposure level for oss-gateway.service: \([0-9.]*\).*/\1/p' "$tmp/security.out")
+    [ -n "$score" ] || { cat "$tmp/security.out" >&2; fail "no exposure level with the drop-in $name"; }
+    echo "drop-in $name: systemd-analyze verify silent, security exposure $score (at most $max_exposure)"
+    if ! awk -v s="$score" -v m="$max_exposure" 'BEGIN { exit !(s + 0 <= m + 0) }'; then
+        grep '✗' "$tmp/security.out" >&2 || true
+        fail "exposure $score with the drop-in $name is above $max_exposure"
+    fi
+    rm -r "$dropdir"
+done
