@@ -30,6 +30,10 @@ struct gw_runtime {
     /* The hash of each V4 backend's canonical-request prefix for GET (sgn.h, struct sgn_prefix); other methods and
      * V1 backends sign without it. */
     struct sgn_prefix get_prefix[CFG_MAX_BACKENDS];
+    /* What the server layer derives from this configuration beyond the handler's (the listeners' TLS contexts), freed
+     * with the runtime by `ext_free`; NULL when none. */
+    void *ext;
+    void (*ext_free)(void *ext);
 };
 
 /* gw_runtime_new takes ownership of `cfg` and returns a runtime with one reference, or NULL when out of memory (then

@@ -84,13 +84,29 @@ static void reload(void)
         notify_status("READY=1\n");
         return;
     }
+    /* New certificates and keys, loaded before anything is swapped: a bad file keeps the running configuration. */
+    struct gw_tls_set *tls = NULL;
+    char tls_err[512];
+    if (gw_listen_tls(&listeners, cfg, atomic_load(&gw_current)->ext, &tls, tls_err, sizeof(tls_err)) != 0) {
+        atomic_fetch_add(&gw_reloads_failed, 1);
+        gw_log(GW_LOG_ERR, "reload failed, keeping the running configuration: %s", tls_err);
+        cfg_free(cfg);
+        notify_status("READY=1\n");
+        return;
+    }
+    for (size_t i = 0; !listen_changed && i < cfg->n_listen; i++) {
+        listen_changed = (cfg->listen[i].tls.n_certs > 0) != (old->listen[i].tls.n_certs > 0);
+    }
     struct gw_runtime *rt = gw_runtime_new(cfg);
     if (rt == NULL) {
         atomic_fetch_add(&gw_reloads_failed, 1);
         gw_log(GW_LOG_ERR, "reload failed: out of memory");
+        gw_tls_set_free(tls);
         notify_status("READY=1\n");
         return;
     }
+    rt->ext = tls;
+    rt->ext_free = gw_tls_set_free;
     atomic_store(&gw_log_max_level, (int)rt->cfg->log.level);
     struct gw_runtime *prev = atomic_exchange(&gw_current, rt);
     gw_runtime_unref(prev); /* workers still holding it keep it alive until they adopt the new one */
@@ -216,6 +232,27 @@ static int load_config(const char *path)
         return -1;
     }
     atomic_store(&gw_current, rt);
+    return 0;
+}
+
+/* load_tls loads the TLS listeners' certificates and keys into the first runtime, before any worker shares it. */
+static int load_tls(void)
+{
+    struct gw_runtime *rt = atomic_load(&gw_current);
+    struct gw_tls_set *tls = NULL;
+    char err[512];
+
+    if (gw_listen_tls(&listeners, rt->cfg, NULL, &tls, err, sizeof(err)) != 0) {
+        gw_log(GW_LOG_ERR, "%s", err);
+        return -1;
+    }
+    rt->ext = tls;
+    rt->ext_free = gw_tls_set_free;
+    for (size_t i = 0; i < listeners.n; i++) {
+        if (listeners.tls[i]) {
+            gw_log(GW_LOG_INFO, "listener %zu serves TLS", i);
+        }
+    }
     return 0;
 }
 
@@ -361,7 +398,7 @@ int gw_server_run(const char *path)
     sigaddset(&block, SIGINT);
     pthread_sigmask(SIG_BLOCK, &block, &old_mask);
 
-    if (load_config(path) == 0 && gw_listen_open(&listeners, atomic_load(&gw_current)->cfg) == 0 &&
+    if (load_config(path) == 0 && gw_listen_open(&listeners, atomic_load(&gw_current)->cfg) == 0 && load_tls() == 0 &&
         create_workers(atomic_load(&gw_current)) == 0) {
         bool ready = start_workers() == 0 && watch_events() == 0;
         if (ready) {
