@@ -98,7 +98,7 @@ closed_after_ms() {
     (eval "$1") >&3 2>/dev/null &
     local feeder=$!
     ops_started $feeder
-    timeout 10 cat <&3 >/dev/null || true
+    timeout 10 cat <&3 >/dev/null 2>&1 || true
     echo $(($(now_ms) - t0))
     exec 3>&-
     kill $feeder 2>/dev/null || true
