@@ -177,8 +177,40 @@ static long entry_of(const struct gw_listeners *ls, size_t i, const struct cfg_c
     return -1;
 }
 
-int gw_listen_tls(struct gw_listeners *ls, const struct cfg_config *cfg, const struct gw_tls_set *prev, struct gw_tls_set **out,
-                  char *err, size_t err_cap)
+/* entry_ctx loads the certificates of `cfg`'s listen entry `j` (which has `tls:`) into a new server context. */
+static struct gw_tls_ctx *entry_ctx(const struct cfg_config *cfg, size_t j, char *err, size_t err_cap)
+{
+    const struct cfg_tls *t = &cfg->listen[j].tls;
+    struct gw_tls_keypair kp[CFG_MAX_TLS_CERTS];
+    char why[400];
+
+    for (size_t k = 0; k < t->n_certs && k < CFG_MAX_TLS_CERTS; k++) {
+        kp[k].cert = t->certs[k].cert;
+        kp[k].key = t->certs[k].key;
+    }
+    struct gw_tls_ctx *ctx = gw_tls_server_ctx_new(kp, t->n_certs, why, sizeof(why));
+    if (ctx == NULL) {
+        snprintf(err, err_cap, "%s: listen[%zu].tls: %s", cfg->path, j, why);
+    }
+    return ctx;
+}
+
+int gw_listen_tls_check(const struct cfg_config *cfg, char *err, size_t err_cap)
+{
+    for (size_t j = 0; j < cfg->n_listen; j++) {
+        if (cfg->listen[j].tls.n_certs > 0) {
+            struct gw_tls_ctx *ctx = entry_ctx(cfg, j, err, err_cap);
+            if (ctx == NULL) {
+                return -1;
+            }
+            gw_tls_ctx_free(ctx);
+        }
+    }
+    return 0;
+}
+
+int gw_listen_tls(struct gw_listeners *ls, const struct cfg_config *cfg, bool at_start, const struct gw_tls_set *prev,
+                  struct gw_tls_set **out, char *err, size_t err_cap)
 {
     struct gw_tls_set *set = calloc(1, sizeof(*set));
     bool any = false;
@@ -192,11 +224,11 @@ int gw_listen_tls(struct gw_listeners *ls, const struct cfg_config *cfg, const s
         long j = entry_of(ls, i, cfg);
         const struct cfg_tls *t = j >= 0 ? &cfg->listen[j].tls : NULL;
         bool wants = t != NULL && t->n_certs > 0;
-        if (prev == NULL) {
+        if (at_start) {
             ls->tls[i] = wants;
-        } else if (wants != ls->tls[i] || (ls->tls[i] && t == NULL)) {
+        } else if (wants != ls->tls[i]) {
             /* Gone, or switched between plain and TLS: the socket stays as it started, until a restart. */
-            set->ctx[i] = prev->ctx[i];
+            set->ctx[i] = prev != NULL ? prev->ctx[i] : NULL;
             if (set->ctx[i] != NULL) {
                 gw_tls_ctx_ref(set->ctx[i]);
                 any = true;
@@ -206,15 +238,8 @@ int gw_listen_tls(struct gw_listeners *ls, const struct cfg_config *cfg, const s
         if (!wants) {
             continue;
         }
-        struct gw_tls_keypair kp[CFG_MAX_TLS_CERTS];
-        char why[400];
-        for (size_t k = 0; k < t->n_certs; k++) {
-            kp[k].cert = t->certs[k].cert;
-            kp[k].key = t->certs[k].key;
-        }
-        set->ctx[i] = gw_tls_server_ctx_new(kp, t->n_certs, why, sizeof(why));
+        set->ctx[i] = entry_ctx(cfg, (size_t)j, err, err_cap);
         if (set->ctx[i] == NULL) {
-            snprintf(err, err_cap, "%s: listen[%ld].tls: %s", cfg->path, j, why);
             gw_tls_set_free(set);
             return -1;
         }

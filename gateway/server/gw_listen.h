@@ -31,12 +31,17 @@ struct gw_tls_set {
 };
 
 /* gw_listen_tls builds the TLS contexts of `ls` from `cfg`'s listen entries, loading each certificate and key: at
- * start (`prev` NULL), which also decides which sockets serve TLS, and at each reload, where a socket whose entry is
- * gone or changed between plain and TLS keeps what `prev` had for it (listen takes effect on restart). `*out` is NULL
+ * start (`at_start`), which also decides which sockets serve TLS, and at each reload, where a socket whose entry is
+ * gone or changed between plain and TLS keeps what the running set `prev` (NULL: none) had for it (listen takes
+ * effect on restart). `*out` is NULL
  * when no socket serves TLS. Returns 0, or -1 with a reason naming the entry, the file and the library's reason in
  * `err`. */
-int gw_listen_tls(struct gw_listeners *ls, const struct cfg_config *cfg, const struct gw_tls_set *prev, struct gw_tls_set **out,
-                  char *err, size_t err_cap);
+int gw_listen_tls(struct gw_listeners *ls, const struct cfg_config *cfg, bool at_start, const struct gw_tls_set *prev,
+                  struct gw_tls_set **out, char *err, size_t err_cap);
+
+/* gw_listen_tls_check loads the certificates and keys of every listen entry with `tls:` and drops them: `-t`'s
+check of what conf/ leaves to the gateway. Returns 0, or -1 with the reason in `err`. */
+int gw_listen_tls_check(const struct cfg_config *cfg, char *err, size_t err_cap);
 
 /* gw_tls_set_free frees a set made by gw_listen_tls (connections keep the contexts they use). NULL is allowed. */
 void gw_tls_set_free(void *set);

@@ -87,7 +87,7 @@ static void reload(void)
     /* New certificates and keys, loaded before anything is swapped: a bad file keeps the running configuration. */
     struct gw_tls_set *tls = NULL;
     char tls_err[512];
-    if (gw_listen_tls(&listeners, cfg, atomic_load(&gw_current)->ext, &tls, tls_err, sizeof(tls_err)) != 0) {
+    if (gw_listen_tls(&listeners, cfg, false, atomic_load(&gw_current)->ext, &tls, tls_err, sizeof(tls_err)) != 0) {
         atomic_fetch_add(&gw_reloads_failed, 1);
         gw_log(GW_LOG_ERR, "reload failed, keeping the running configuration: %s", tls_err);
         cfg_free(cfg);
@@ -242,7 +242,7 @@ static int load_tls(void)
     struct gw_tls_set *tls = NULL;
     char err[512];
 
-    if (gw_listen_tls(&listeners, rt->cfg, NULL, &tls, err, sizeof(err)) != 0) {
+    if (gw_listen_tls(&listeners, rt->cfg, true, NULL, &tls, err, sizeof(err)) != 0) {
         gw_log(GW_LOG_ERR, "%s", err);
         return -1;
     }

@@ -147,8 +147,10 @@ kill -HUP "$gw_pid"
 ops_wait_log "$tmp/gw.log" "reload failed, keeping the running configuration: .*listen\[0\]\.tls: $pki/a.key: cannot load the private key: " \
     10 "the bad key's reload" "$gw_pid"
 [ "$(fingerprint)" = "$before" ] || fail "a failed reload changed the certificate"
+if "$bin" -t -c "$tmp/gw.yaml" 2>"$tmp/t.out"; then fail "-t passed a bad key"; fi
+grep -q "^$tmp/gw.yaml: listen\[0\]\.tls: $pki/a.key: cannot load the private key: " "$tmp/t.out" || fail "-t: $(cat "$tmp/t.out")"
 cp "$tmp/a.key.good" "$pki/a.key"
-echo "ok a bad key fails the reload and keeps the certificate"
+echo "ok a bad key fails the reload (and -t) and keeps the certificate"
 
 h2load --h1 -c 8 -D 6 --connection-inactivity-timeout=5 "https://127.0.0.1:$port/files/k" >"$tmp/h2load.out" 2>&1 &
 h2=$!
