@@ -76,6 +76,11 @@ void cfg_config_cleanup(struct cfg_config *cfg)
 {
     for (size_t i = 0; i < cfg->n_listen; i++) {
         free(cfg->listen[i].host);
+        for (size_t j = 0; j < cfg->listen[i].tls.n_certs; j++) {
+            free(cfg->listen[i].tls.certs[j].cert);
+            free(cfg->listen[i].tls.certs[j].key);
+        }
+        free(cfg->listen[i].tls.certs);
     }
     free(cfg->listen);
     free(cfg->log.access_path);

@@ -42,6 +42,9 @@ struct cfg_node {
     size_t cap_items;
 };
 
+/* The mode bits that make a file with a secret unsafe: readable by group or others. */
+#define CFG_SECRET_MODE_BITS 0044
+
 /* Where the text came from, which decides whether inline secrets are allowed. */
 struct cfg_source {
     const char *name;

@@ -6,9 +6,13 @@
 #include "cfg.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cfg_engine.h"
 #include "cfg_internal.h"
@@ -84,16 +88,82 @@ static enum cfg_status read_listen(struct cfg_read *r, const struct cfg_node *v,
 static enum cfg_status listen_unique(struct cfg_read *r, const void *items, size_t idx, const struct cfg_node *v, const char *path)
 {
     const struct cfg_listen *l = items;
+    const struct cfg_node *addr = v->type == CFG_NODE_MAP ? cfg_map_get(v, "address") : v;
 
     for (size_t j = 0; j < idx; j++) {
         if (l[j].port == l[idx].port && l[j].ipv6 == l[idx].ipv6 && strcmp(l[j].host, l[idx].host) == 0) {
-            return cfg_fail(r, CFG_ERR_SCHEMA, v, "%s: %s is listed twice", path, v->value);
+            return cfg_fail(r, CFG_ERR_SCHEMA, addr, "%s: %s is listed twice", path, addr->value);
         }
     }
     return CFG_OK;
 }
 
-static const struct cfg_row listen_item = {.kind = CFG_CUSTOM, .read = read_listen};
+/* check_tls_file opens the file named by `v` (a TLS certificate chain, or a private key when `secret`) to see that it
+ * is a regular file the gateway can read; a private key must not be readable by group or others (the rule of inline
+ * secrets), unless it lies in $CREDENTIALS_DIRECTORY (systemd LoadCredential=, which the service alone can read).
+ * Parsing the PEM is the gateway's, at start and at each reload. */
+static enum cfg_status check_tls_file(struct cfg_read *r, const struct cfg_node *v, const char *where, const char *key, bool secret)
+{
+    struct stat sb;
+    int fd = open(v->value, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+    if (fd < 0) {
+        return cfg_fail(r, CFG_ERR_IO, v, "%s.%s: cannot open %s: %s", where, key, v->value, strerror(errno));
+    }
+    int rc = fstat(fd, &sb);
+    close(fd);
+    if (rc != 0 || !S_ISREG(sb.st_mode)) {
+        return cfg_fail(r, CFG_ERR_IO, v, "%s.%s: %s is not a regular file", where, key, v->value);
+    }
+    if (!secret || (sb.st_mode & CFG_SECRET_MODE_BITS) == 0) {
+        return CFG_OK;
+    }
+    const char *dir = cfg_getenv(r->env, "CREDENTIALS_DIRECTORY");
+    size_t dl = dir != NULL ? strlen(dir) : 0;
+    while (dl > 1 && dir[dl - 1] == '/') {
+        dl--;
+    }
+    if (dl > 1 && dir[0] == '/' && strncmp(v->value, dir, dl) == 0 && v->value[dl] == '/' && strstr(v->value, "/../") == NULL) {
+        return CFG_OK;
+    }
+    return cfg_fail(r, CFG_ERR_CREDENTIALS, v,
+                    "%s.%s: private key %s has mode %04o, readable by group or others (chmod 600 it, or load it with "
+                    "systemd LoadCredential=)",
+                    where, key, v->value, (unsigned)(sb.st_mode & 07777));
+}
+
+static const char *check_abs_path(const struct cfg_node *v, char *buf, size_t cap)
+{
+    return v->value[0] == '/' ? NULL : cfg_why(buf, cap, v, "is not an absolute path");
+}
+
+static enum cfg_status tls_cert_finish(struct cfg_read *r, const struct cfg_entry *e)
+{
+    enum cfg_status st = check_tls_file(r, cfg_map_get(e->map, "cert"), e->where, "cert", false);
+
+    return st != CFG_OK ? st : check_tls_file(r, cfg_map_get(e->map, "key"), e->where, "key", true);
+}
+
+static const struct cfg_row tls_cert_rows[] = {
+    {"cert", CFG_STRING, CFG_REQUIRED, .max = CFG_MAX_PATH, .check = check_abs_path, CFG_AT(struct cfg_tls_cert, cert)},
+    {"key", CFG_STRING, CFG_REQUIRED, .max = CFG_MAX_PATH, .check = check_abs_path, CFG_AT(struct cfg_tls_cert, key)},
+};
+static const struct cfg_table tls_cert_table = {CFG_ROWS(tls_cert_rows), .finish = tls_cert_finish};
+static const struct cfg_row tls_cert_item = {.kind = CFG_MAP, .sub = &tls_cert_table};
+
+static const struct cfg_row tls_rows[] = {
+    {"certificates", CFG_LIST, CFG_REQUIRED, .item = &tls_cert_item, .item_size = sizeof(struct cfg_tls_cert),
+     CFG_AT(struct cfg_tls, certs), .count_at = offsetof(struct cfg_tls, n_certs), .min = 1, .max = CFG_MAX_TLS_CERTS,
+     .noun = "certificate", .nouns = "certificates"},
+};
+static const struct cfg_table tls_table = {CFG_ROWS(tls_rows)};
+
+static const struct cfg_row listen_rows[] = {
+    {"address", CFG_CUSTOM, CFG_REQUIRED, .read = read_listen},
+    {"tls", CFG_MAP, .sub = &tls_table, CFG_AT(struct cfg_listen, tls)},
+};
+static const struct cfg_table listen_table = {CFG_ROWS(listen_rows)};
+static const struct cfg_row listen_item = {.kind = CFG_SCALAR_OR_MAP, .read = read_listen, .sub = &listen_table};
 
 /* ---- workers ---- */
 
@@ -319,7 +389,7 @@ static enum cfg_status cred_finish(struct cfg_read *r, const struct cfg_entry *e
                         "cannot read; use from: env or from: files",
                         e->where);
     }
-    if ((r->src->mode & 0044) != 0) {
+    if ((r->src->mode & CFG_SECRET_MODE_BITS) != 0) {
         return cfg_fail(r, CFG_ERR_CREDENTIALS, e->at,
                         "%s: inline secrets need a config file that group and others cannot read, but %s has mode "
                         "%04o (chmod 600 it, or use from: env or from: files)",

@@ -18,6 +18,8 @@
 #define CFG_MAX_DEPTH 16                 /* nesting of mappings and sequences */
 #define CFG_MAX_STRING 4096              /* any scalar, in bytes */
 #define CFG_MAX_LISTEN 16
+#define CFG_MAX_TLS_CERTS 16 /* certificates of one TLS listener */
+#define CFG_MAX_PATH 4095    /* a certificate or key file path, bytes */
 #define CFG_MAX_CREDENTIALS 64
 #define CFG_MAX_BACKENDS 64
 #define CFG_MAX_ROUTES 256
@@ -79,12 +81,28 @@ enum cfg_log_level {
     CFG_LEVEL_DEBUG = 7,
 };
 
+/* struct cfg_tls_cert is one certificate of a TLS listener: absolute paths of a PEM chain (leaf first) and of its PEM
+ * private key. conf/ only checks that both are regular files and that the key is not readable by group or others
+ * (unless under $CREDENTIALS_DIRECTORY); the gateway parses them when it starts and at each reload. */
+struct cfg_tls_cert {
+    char *cert;
+    char *key;
+};
+
+/* struct cfg_tls is a listener's `tls:` mapping; n_certs == 0 means a plain listener. */
+struct cfg_tls {
+    struct cfg_tls_cert *certs; /* the first is the default for an unknown or missing SNI name */
+    size_t n_certs;
+};
+
 /* struct cfg_listen is one `listen:` entry: "0.0.0.0:8080", "[::1]:8080", "127.0.0.1:0" (port 0 = any free port, for
- * tests). `host` is a numeric IPv4 or IPv6 address without brackets, checked with inet_pton. */
+ * tests), or a mapping {address: ..., tls: {certificates: [{cert: FILE, key: FILE}, ...]}}. `host` is a numeric IPv4
+ * or IPv6 address without brackets, checked with inet_pton. */
 struct cfg_listen {
     char *host;
     uint16_t port;
     bool ipv6;
+    struct cfg_tls tls;
 };
 
 /* struct cfg_limits: all limits the server enforces. Defaults in brackets. */

@@ -13,6 +13,8 @@ void gw_runtime_init(struct gw_runtime *rt, struct cfg_config *cfg)
 {
     rt->cfg = cfg;
     atomic_init(&rt->refs, 1);
+    rt->ext = NULL;
+    rt->ext_free = NULL;
     for (size_t i = 0; i < cfg->n_routes && i < CFG_MAX_ROUTES; i++) {
         rt->route_slot[i] = gw_metrics_slot(cfg->routes[i].prefix);
     }
@@ -69,6 +71,9 @@ void gw_runtime_unref(struct gw_runtime *rt)
 {
     if (rt != NULL && atomic_fetch_sub(&rt->refs, 1) == 1) {
         gw_credrt_free(rt->creds);
+        if (rt->ext_free != NULL) {
+            rt->ext_free(rt->ext);
+        }
         cfg_free(rt->cfg);
         free(rt);
     }

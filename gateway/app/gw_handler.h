@@ -34,6 +34,10 @@ struct gw_runtime {
     /* The credential sets (gw_credrt.h): renewing sets sign with their current snapshot. NULL in tests that build a
      * runtime by hand with static keys only. */
     struct gw_credrt *creds;
+    /* What the server layer derives from this configuration beyond the handler's (the listeners' TLS contexts), freed
+     * with the runtime by `ext_free`; NULL when none. */
+    void *ext;
+    void (*ext_free)(void *ext);
 };
 
 /* gw_runtime_new takes ownership of `cfg` and returns a runtime with one reference and its credential sets (not yet

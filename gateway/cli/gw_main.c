@@ -7,6 +7,7 @@
 
 #include "cfg.h"
 #include "gw_cli.h"
+#include "gw_listen.h"
 #include "gw_server.h"
 
 static const char usage[] = "usage: oss-gateway -c FILE                 run the gateway in the foreground\n"
@@ -20,9 +21,10 @@ static int check_config(const char *path)
 {
     struct cfg_config *cfg = NULL;
     struct cfg_error err;
-    if (cfg_load_file(&cfg, path, NULL, &err) != CFG_OK) {
+    if (cfg_load_file(&cfg, path, NULL, &err) != CFG_OK || gw_listen_tls_check(cfg, err.msg, sizeof(err.msg)) != 0) {
         fprintf(stderr, "%s\n", err.msg);
         fprintf(stderr, "oss-gateway: configuration %s test failed\n", path);
+        cfg_free(cfg);
         return 1;
     }
     for (size_t i = 0; i < cfg->n_credentials; i++) {

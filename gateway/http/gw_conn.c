@@ -1,6 +1,10 @@
 /* gw_conn.c: one client connection. Requests are read into a pooled buffer only while one is incomplete, answered
  * synchronously into the worker's scratch, and written with one send() per batch of pipelined requests; an idle
- * keep-alive connection holds no buffer at all. */
+ * keep-alive connection holds no buffer at all.
+ *
+ * On a TLS listener the same path runs over net/gw_tls: the handshake first (under the header deadline), then
+ * SSL_read into the same input buffer and SSL_write from the same scratch, both non-blocking on the connection's
+ * events. A plain connection pays one predictable branch (c->tls == NULL) per read and write. */
 #include "gw_conn.h"
 
 #include <arpa/inet.h>
@@ -30,6 +34,68 @@ static void on_timer(evutil_socket_t fd, short what, void *arg);
 static const struct cfg_limits *limits(const struct gw_loop *lp)
 {
     return &lp->rt->cfg->limits;
+}
+
+_Static_assert((int)GW_TLS_V1_2 == (int)GW_TLS_STAT_V1_2 && (int)GW_TLS_V1_3 == (int)GW_TLS_STAT_V1_3 &&
+                   (int)GW_TLS_V_NONE == (int)GW_TLS_STAT_NONE && (int)GW_TLS_VERSIONS == (int)GW_TLS_STAT_VERSIONS,
+               "metrics count TLS versions in net/gw_tls.h's order");
+
+/* ---- TLS beneath the socket calls ---- */
+
+/* tls_io_result turns a TLS outcome without data into recv()/send()'s: 0 at the client's clean end, else -1 with
+ * errno EAGAIN (call again when the socket is ready) or ECONNRESET (fatal). */
+static ssize_t tls_io_result(enum gw_tls_io io)
+{
+    switch (io) {
+    case GW_TLS_WANT_READ:
+    case GW_TLS_WANT_WRITE: /* a server never renegotiates: only the side the caller waits on can block */
+        errno = EAGAIN;
+        return -1;
+    case GW_TLS_CLOSED:
+        return 0;
+    default:
+        errno = ECONNRESET;
+        return -1;
+    }
+}
+
+/* tls_recv reads application data like recv(2), as much as fits: several records when the socket holds them. Sets
+ * `*drained` when nothing more waited (the socket said so). */
+static __attribute__((noinline)) ssize_t tls_recv(struct gw_conn *c, char *buf, size_t cap, bool *drained)
+{
+    size_t got = 0;
+
+    *drained = false;
+    while (got < cap) {
+        size_t n = 0;
+        enum gw_tls_io io = gw_tls_read(c->tls, buf + got, cap - got, &n);
+        if (io == GW_TLS_OK) {
+            got += n;
+            continue;
+        }
+        if (got > 0) {
+            *drained = io == GW_TLS_WANT_READ; /* an end or an error after data is reported by the next read */
+            return (ssize_t)got;
+        }
+        return tls_io_result(io);
+    }
+    return (ssize_t)got;
+}
+
+static __attribute__((noinline)) ssize_t tls_send(struct gw_conn *c, const char *buf, size_t len)
+{
+    size_t n = 0;
+    enum gw_tls_io io = gw_tls_write(c->tls, buf, len, &n);
+    return io == GW_TLS_OK ? (ssize_t)n : tls_io_result(io);
+}
+
+/* conn_send is send(2) on the connection, through TLS on a TLS listener. */
+static inline ssize_t conn_send(struct gw_conn *c, const char *buf, size_t len)
+{
+    if (c->tls != NULL) {
+        return tls_send(c, buf, len);
+    }
+    return send(c->fd, buf, len, MSG_NOSIGNAL);
 }
 
 /* ---- input buffers ---- */
@@ -82,6 +148,7 @@ static void conn_free(struct gw_conn *c)
     event_del(&c->rev);
     event_del(&c->wev);
     event_del(&c->tev);
+    gw_tls_conn_free(c->tls);
     close(c->fd);
     release_input(c);
     free(c->pend);
@@ -109,12 +176,20 @@ static bool kernel_holds(int fd)
     return ioctl(fd, SIOCOUTQNSD, &n) == 0 && n > 0;
 }
 
+/* unsent says whether answers for the client are still waiting: in the kernel, or before it. TLS output the socket
+ * did not take is held by BoringSSL only while its plaintext is in c->pend (SSL_write reported WANT_WRITE and is
+ * called again from there), so c->pend covers BoringSSL's pending output too. */
+static bool unsent(const struct gw_conn *c)
+{
+    return c->pend != NULL || kernel_holds(c->fd);
+}
+
 /* conn_abort closes a connection whose deadline passed. When the kernel still holds answers for it, the client is not
  * reading them: a plain close() would leave the socket orphaned in FIN-WAIT-1 with those bytes until the client goes
  * away, kernel memory that no connection count sees. Reset it instead, so that the kernel drops them now. */
 static void conn_abort(struct gw_conn *c)
 {
-    if (kernel_holds(c->fd)) {
+    if (unsent(c)) {
         struct linger reset = {1, 0};
         setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
     }
@@ -128,7 +203,7 @@ static void start_linger(struct gw_conn *c);
  * linger state, still counted against the limits, and its deadline resets it if the client never reads them. */
 static void conn_end(struct gw_conn *c)
 {
-    if (kernel_holds(c->fd)) {
+    if (unsent(c)) {
         if (c->state != GW_CONN_LINGER) {
             start_linger(c);
         }
@@ -147,6 +222,9 @@ static void start_linger(struct gw_conn *c)
 {
     c->state = GW_CONN_LINGER;
     release_input(c);
+    if (c->tls != NULL) {
+        gw_tls_close_notify(c->tls);
+    }
     if (shutdown(c->fd, SHUT_WR) != 0) {
         conn_free(c);
         return;
@@ -170,13 +248,24 @@ void gw_conn_addr(const struct sockaddr *sa, uint8_t addr[16])
     }
 }
 
-void gw_conn_accept(struct gw_loop *lp, int fd, const struct sockaddr *sa)
+void gw_conn_accept(struct gw_loop *lp, int fd, const struct sockaddr *sa, struct gw_tls_ctx *tls)
 {
     struct gw_conn *c = calloc(1, sizeof(*c));
 
+    if (c != NULL && tls != NULL) {
+        c->tls = gw_tls_server_new(tls, fd);
+        c->handshaking = true;
+        if (c->tls == NULL) {
+            free(c);
+            c = NULL;
+        }
+    }
     if (c == NULL) {
+        uint8_t addr[16];
         gw_log(GW_LOG_ERR, "out of memory accepting a connection");
         close(fd);
+        gw_conn_addr(sa, addr);
+        lp->closed(lp, addr); /* it counted against the caps */
         return;
     }
     c->loop = lp;
@@ -201,7 +290,8 @@ void gw_conn_accept(struct gw_loop *lp, int fd, const struct sockaddr *sa)
     lp->n_conns++;
     event_add(&c->rev, NULL);
     c->reading = true;
-    /* The header deadline runs from the connection's start until its first request is complete. */
+    /* The header deadline runs from the connection's start until its first request is complete: on a TLS listener
+     * it bounds the handshake too. */
     c->t_first_ns = gw_now_ns();
     event_add(&c->tev, lp->tv_header);
 }
@@ -359,7 +449,7 @@ static bool send_out(struct gw_conn *c, const char *buf, size_t len)
 {
     size_t off = 0;
     while (off < len) {
-        ssize_t n = send(c->fd, buf + off, len - off, MSG_NOSIGNAL);
+        ssize_t n = conn_send(c, buf + off, len - off);
         if (n > 0) {
             off += (size_t)n;
             continue;
@@ -520,7 +610,14 @@ static bool read_some(struct gw_conn *c, bool *empty)
         c->in_cap = cap;
         c->in_len = 0;
     }
-    ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+    bool drained;
+    ssize_t n;
+    if (c->tls == NULL) {
+        n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        drained = n >= 0 && (size_t)n < c->in_cap - c->in_len;
+    } else {
+        n = tls_recv(c, c->in + c->in_len, c->in_cap - c->in_len, &drained);
+    }
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
         *empty = true;
         return true;
@@ -538,7 +635,6 @@ static bool read_some(struct gw_conn *c, bool *empty)
         c->t_first_ns = gw_now_ns();
         event_add(&c->tev, lp->tv_header);
     }
-    bool drained = (size_t)n < c->in_cap - c->in_len;
     c->in_len += (uint32_t)n;
     return process(c, drained);
 }
@@ -549,9 +645,12 @@ static void read_and_watch(struct gw_conn *c)
 {
     bool empty;
 
-    if (!read_some(c, &empty)) {
-        return; /* closed, or lingering (which reads by itself) */
-    }
+    do {
+        if (!read_some(c, &empty)) {
+            return; /* closed, or lingering (which reads by itself) */
+        }
+        /* Decrypted data BoringSSL holds is not the socket's to announce: read it before waiting on the socket. */
+    } while (c->tls != NULL && c->pend == NULL && !empty && gw_tls_pending(c->tls));
     if (empty && c->in_len == 0) {
         if (c->loop->draining && c->n_req > 0) {
             conn_end(c); /* shutting down, and nothing more was asked */
@@ -565,11 +664,51 @@ static void read_and_watch(struct gw_conn *c)
     }
 }
 
+static void count_handshake(struct gw_conn *c, enum gw_tls_stat_result result)
+{
+    struct gw_stats *s = &c->loop->stats;
+    /* A failed handshake has no version to count under: BoringSSL reports a default until one is agreed. */
+    enum gw_tls_version v = result == GW_TLS_STAT_SUCCESS ? gw_tls_conn_version_id(c->tls) : GW_TLS_V_NONE;
+    gw_stat_inc(&s->tls_handshakes[v][result], 1);
+    if (result == GW_TLS_STAT_SUCCESS && gw_tls_conn_resumed(c->tls)) {
+        gw_stat_inc(&s->tls_resumed[v], 1);
+    }
+}
+
+/* handshake advances a TLS handshake on either event; once complete, the connection reads requests. */
+static __attribute__((noinline)) void handshake(struct gw_conn *c)
+{
+    switch (gw_tls_handshake(c->tls)) {
+    case GW_TLS_OK:
+        c->handshaking = false;
+        count_handshake(c, GW_TLS_STAT_SUCCESS);
+        event_del(&c->wev);
+        c->t_first_ns = gw_now_ns(); /* the first request's duration leaves the handshake out (its deadline does not) */
+        read_and_watch(c);           /* the first request may have come with the handshake's last flight */
+        return;
+    case GW_TLS_WANT_READ:
+        event_del(&c->wev);
+        return;
+    case GW_TLS_WANT_WRITE:
+        event_add(&c->wev, NULL);
+        return;
+    default:
+        gw_log(GW_LOG_DEBUG, "worker %u: %s: TLS handshake failed: %s", c->loop->id, c->client, gw_tls_conn_error(c->tls));
+        count_handshake(c, GW_TLS_STAT_FAILURE);
+        conn_free(c);
+        return;
+    }
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_conn *c = arg;
     (void)what;
 
+    if (c->handshaking) {
+        handshake(c);
+        return;
+    }
     if (c->state == GW_CONN_LINGER) {
         char sink[4096];
         ssize_t n = recv(fd, sink, sizeof(sink), 0);
@@ -586,10 +725,15 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_conn *c = arg;
+    (void)fd;
     (void)what;
 
+    if (c->handshaking) {
+        handshake(c);
+        return;
+    }
     while (c->pend_off < c->pend_len) {
-        ssize_t n = send(fd, c->pend + c->pend_off, c->pend_len - c->pend_off, MSG_NOSIGNAL);
+        ssize_t n = conn_send(c, c->pend + c->pend_off, c->pend_len - c->pend_off);
         if (n > 0) {
             c->pend_off += (uint32_t)n;
             continue;
@@ -615,6 +759,8 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     c->reading = true;
     if (c->in_len > 0) {
         (void)process(c, false); /* pipelined requests that waited for the socket; more may be queued */
+    } else if (c->tls != NULL && gw_tls_pending(c->tls)) {
+        read_and_watch(c); /* requests BoringSSL decrypted while the answers waited */
     } else {
         event_add(&c->tev, c->loop->tv_idle);
     }
@@ -636,8 +782,11 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         return;
     }
     if (c->in_len == 0) {
-        /* Idle keep-alive, or connected and never sent a byte: close quietly, unless the answers it had are still in
-         * the kernel (a pipelining client that never reads them). */
+        /* Idle keep-alive, or connected and never sent a byte (or never finished its TLS handshake): close quietly,
+         * unless the answers it had are still in the kernel (a pipelining client that never reads them). */
+        if (c->handshaking) {
+            count_handshake(c, GW_TLS_STAT_TIMEOUT);
+        }
         conn_abort(c);
         return;
     }

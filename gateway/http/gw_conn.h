@@ -13,6 +13,7 @@
 
 #include "gw_handler.h"
 #include "gw_metrics.h"
+#include "gw_tls.h"
 
 #define GW_OUT_CAP (GW_RESPONSE_MAX + 128 * 1024) /* one loop's response scratch */
 #define GW_LOG_CAP (64 * 1024)                    /* one loop's access-log buffer */
@@ -64,8 +65,10 @@ struct gw_conn {
     struct gw_loop *loop;
     int fd;
     uint8_t state;
-    bool close_after; /* the last response is queued */
-    bool reading;     /* rev is added */
+    bool close_after;        /* the last response is queued */
+    bool reading;            /* rev is added */
+    bool handshaking;        /* TLS: the handshake is not complete (its deadline is the header deadline) */
+    struct gw_tls_conn *tls; /* NULL on a plain listener */
     struct event rev;
     struct event wev;
     struct event tev;
@@ -93,8 +96,9 @@ void gw_loop_fini(struct gw_loop *lp);
 /* gw_loop_flush_log writes the loop's buffered access lines. */
 void gw_loop_flush_log(struct gw_loop *lp);
 
-/* gw_conn_accept takes a new client socket (non-blocking) for loop `lp`. */
-void gw_conn_accept(struct gw_loop *lp, int fd, const struct sockaddr *sa);
+/* gw_conn_accept takes a new client socket (non-blocking) for loop `lp`; `tls` is the listener's TLS context, or NULL
+ * for a plain listener. */
+void gw_conn_accept(struct gw_loop *lp, int fd, const struct sockaddr *sa, struct gw_tls_ctx *tls);
 
 /* gw_conn_addr maps a socket address to 16 bytes: IPv6 as is, IPv4 as ::ffff:a.b.c.d, anything else as zeros. */
 void gw_conn_addr(const struct sockaddr *sa, uint8_t addr[16]);

@@ -95,6 +95,42 @@ static void put_u64(struct sgn_buf *b, uint64_t v)
     sgn_buf_u64(b, v);
 }
 
+/* put_labeled appends `<head><label>"} <n>` and a newline; `head` ends with `{name="`. */
+static void put_labeled(struct sgn_buf *b, const char *head, const char *label, uint64_t n)
+{
+    sgn_buf_append(b, head, strlen(head));
+    sgn_buf_append(b, label, strlen(label));
+    sgn_buf_lit(b, "\"} ");
+    put_u64(b, n);
+    sgn_buf_char(b, '\n');
+}
+
+static const char *const tls_version_text[GW_TLS_STAT_VERSIONS] = {"TLSv1.2", "TLSv1.3", "none"};
+static const char *const tls_result_text[GW_TLS_STAT_RESULTS] = {"success", "failure", "timeout"};
+
+/* render_tls appends the TLS handshake counters (docs/configuration.md, Metrics). */
+static void render_tls(struct sgn_buf *b, uint64_t hs[GW_TLS_STAT_VERSIONS][GW_TLS_STAT_RESULTS],
+                       const uint64_t resumed[GW_TLS_STAT_VERSIONS])
+{
+    sgn_buf_lit(b, "# HELP oss_gateway_tls_handshakes_total TLS handshakes on TLS listeners, by protocol and result.\n"
+                   "# TYPE oss_gateway_tls_handshakes_total counter\n");
+    for (unsigned v = 0; v < GW_TLS_STAT_VERSIONS; v++) {
+        for (unsigned r = 0; r < GW_TLS_STAT_RESULTS; r++) {
+            if ((v == GW_TLS_STAT_NONE) != (r != GW_TLS_STAT_SUCCESS)) {
+                continue; /* a success has a version; a failure or a timeout is counted under none */
+            }
+            sgn_buf_lit(b, "oss_gateway_tls_handshakes_total{version=\"");
+            sgn_buf_append(b, tls_version_text[v], strlen(tls_version_text[v]));
+            put_labeled(b, "\",result=\"", tls_result_text[r], hs[v][r]);
+        }
+    }
+    sgn_buf_lit(b, "# HELP oss_gateway_tls_resumed_handshakes_total Successful TLS handshakes that resumed a session.\n"
+                   "# TYPE oss_gateway_tls_resumed_handshakes_total counter\n");
+    for (unsigned v = 0; v < GW_TLS_STAT_NONE; v++) {
+        put_labeled(b, "oss_gateway_tls_resumed_handshakes_total{version=\"", tls_version_text[v], resumed[v]);
+    }
+}
+
 void gw_metrics_render(struct sgn_buf *b)
 {
     unsigned nw = atomic_load(&n_workers);
@@ -155,9 +191,17 @@ void gw_metrics_render(struct sgn_buf *b)
         sgn_buf_char(b, '\n');
     }
     uint64_t failures = 0;
+    uint64_t hs[GW_TLS_STAT_VERSIONS][GW_TLS_STAT_RESULTS] = {{0}};
+    uint64_t resumed[GW_TLS_STAT_VERSIONS] = {0};
     for (unsigned w = 0; w < nw; w++) {
         total_us += load(&workers[w]->latency_sum_us);
         failures += load(&workers[w]->sign_failures);
+        for (unsigned v = 0; v < GW_TLS_STAT_VERSIONS; v++) {
+            for (unsigned r = 0; r < GW_TLS_STAT_RESULTS; r++) {
+                hs[v][r] += load(&workers[w]->tls_handshakes[v][r]);
+            }
+            resumed[v] += load(&workers[w]->tls_resumed[v]);
+        }
     }
     char sum_text[32];
     struct sgn_buf sb;
@@ -178,7 +222,9 @@ void gw_metrics_render(struct sgn_buf *b)
     sgn_buf_lit(b, "\n# HELP oss_gateway_signing_failures_total Requests the signer refused.\n"
                    "# TYPE oss_gateway_signing_failures_total counter\noss_gateway_signing_failures_total ");
     put_u64(b, failures);
-    sgn_buf_lit(b, "\n# HELP oss_gateway_open_connections Client connections open now.\n"
+    sgn_buf_char(b, '\n');
+    render_tls(b, hs, resumed);
+    sgn_buf_lit(b, "# HELP oss_gateway_open_connections Client connections open now.\n"
                    "# TYPE oss_gateway_open_connections gauge\noss_gateway_open_connections ");
     long open = atomic_load(&gw_open_connections);
     put_u64(b, open > 0 ? (uint64_t)open : 0);
@@ -192,11 +238,7 @@ void gw_metrics_render(struct sgn_buf *b)
     sgn_buf_lit(b, "\n# HELP oss_gateway_rejected_connections_total Connections closed at accept, by reason.\n"
                    "# TYPE oss_gateway_rejected_connections_total counter\n");
     for (unsigned i = 0; i < GW_REJECT_KINDS; i++) {
-        sgn_buf_lit(b, "oss_gateway_rejected_connections_total{reason=\"");
-        sgn_buf_append(b, reject_text[i], strlen(reject_text[i]));
-        sgn_buf_lit(b, "\"} ");
-        put_u64(b, load(&gw_rejected[i]));
-        sgn_buf_char(b, '\n');
+        put_labeled(b, "oss_gateway_rejected_connections_total{reason=\"", reject_text[i], load(&gw_rejected[i]));
     }
     sgn_buf_lit(b, "# HELP oss_gateway_reloads_total Configuration reloads, by result.\n"
                    "# TYPE oss_gateway_reloads_total counter\noss_gateway_reloads_total{result=\"success\"} ");

@@ -12,11 +12,17 @@
 #define GW_STATUS_SLOTS 16
 #define GW_LATENCY_BUCKETS 12
 
+/* TLS handshakes are counted by protocol (the order of net/gw_tls.h's enum gw_tls_version) and result. */
+enum gw_tls_stat_version { GW_TLS_STAT_V1_2 = 0, GW_TLS_STAT_V1_3, GW_TLS_STAT_NONE, GW_TLS_STAT_VERSIONS };
+enum gw_tls_stat_result { GW_TLS_STAT_SUCCESS = 0, GW_TLS_STAT_FAILURE, GW_TLS_STAT_TIMEOUT, GW_TLS_STAT_RESULTS };
+
 struct gw_stats {
     atomic_uint_fast64_t requests[GW_ROUTE_SLOTS][GW_STATUS_SLOTS];
     atomic_uint_fast64_t latency[GW_LATENCY_BUCKETS + 1]; /* the last one is +Inf */
     atomic_uint_fast64_t latency_sum_us;
     atomic_uint_fast64_t sign_failures;
+    atomic_uint_fast64_t tls_handshakes[GW_TLS_STAT_VERSIONS][GW_TLS_STAT_RESULTS];
+    atomic_uint_fast64_t tls_resumed[GW_TLS_STAT_VERSIONS]; /* of the successful ones */
 };
 
 enum gw_reject {

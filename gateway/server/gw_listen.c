@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "gw_log.h"
+#include "gw_tls.h"
 
 static void describe_fd(int fd, char *out, size_t cap)
 {
@@ -86,6 +88,18 @@ int gw_listen_open(struct gw_listeners *ls, const struct cfg_config *cfg)
                 return -1;
             }
             ls->fd[ls->n++] = fd;
+            struct sockaddr_storage ss;
+            socklen_t len = sizeof(ss);
+            if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_INET6) {
+                const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+                memcpy(ls->addr[i], &s6->sin6_addr, 16);
+                ls->port[i] = ntohs(s6->sin6_port);
+                ls->v6[i] = true;
+            } else if (ss.ss_family == AF_INET) {
+                const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
+                memcpy(ls->addr[i], &s4->sin_addr, 4);
+                ls->port[i] = ntohs(s4->sin_port);
+            }
         }
         ls->inherited = true;
         if (cfg->n_listen > 0) {
@@ -116,6 +130,9 @@ int gw_listen_open(struct gw_listeners *ls, const struct cfg_config *cfg)
                 gw_log(GW_LOG_ERR, "listen %s:%u: socket: %s", l->host, l->port, strerror(errno));
                 return -1;
             }
+            inet_pton(l->ipv6 ? AF_INET6 : AF_INET, l->host, ls->addr[ls->n]);
+            ls->port[ls->n] = l->port;
+            ls->v6[ls->n] = l->ipv6;
             ls->fd[ls->n++] = fd;
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
             if (l->ipv6) {
@@ -158,4 +175,106 @@ void gw_listen_close(struct gw_listeners *ls)
         }
     }
     ls->n = 0;
+}
+
+/* entry_of returns the index of socket `i`'s entry in `cfg`, or -1. */
+static long entry_of(const struct gw_listeners *ls, size_t i, const struct cfg_config *cfg)
+{
+    for (size_t j = 0; j < cfg->n_listen; j++) {
+        const struct cfg_listen *l = &cfg->listen[j];
+        uint8_t a[16] = {0};
+        if (l->port == ls->port[i] && l->ipv6 == ls->v6[i] && inet_pton(l->ipv6 ? AF_INET6 : AF_INET, l->host, a) == 1 &&
+            memcmp(a, ls->addr[i], l->ipv6 ? 16 : 4) == 0) {
+            return (long)j;
+        }
+    }
+    return -1;
+}
+
+/* entry_ctx loads the certificates of `cfg`'s listen entry `j` (which has `tls:`) into a new server context. */
+static struct gw_tls_ctx *entry_ctx(const struct cfg_config *cfg, size_t j, char *err, size_t err_cap)
+{
+    const struct cfg_tls *t = &cfg->listen[j].tls;
+    struct gw_tls_keypair kp[CFG_MAX_TLS_CERTS];
+    char why[400];
+
+    for (size_t k = 0; k < t->n_certs && k < CFG_MAX_TLS_CERTS; k++) {
+        kp[k].cert = t->certs[k].cert;
+        kp[k].key = t->certs[k].key;
+    }
+    struct gw_tls_ctx *ctx = gw_tls_server_ctx_new(kp, t->n_certs, why, sizeof(why));
+    if (ctx == NULL) {
+        snprintf(err, err_cap, "%s: listen[%zu].tls: %s", cfg->path, j, why);
+    }
+    return ctx;
+}
+
+int gw_listen_tls_check(const struct cfg_config *cfg, char *err, size_t err_cap)
+{
+    for (size_t j = 0; j < cfg->n_listen; j++) {
+        if (cfg->listen[j].tls.n_certs > 0) {
+            struct gw_tls_ctx *ctx = entry_ctx(cfg, j, err, err_cap);
+            if (ctx == NULL) {
+                return -1;
+            }
+            gw_tls_ctx_free(ctx);
+        }
+    }
+    return 0;
+}
+
+int gw_listen_tls(struct gw_listeners *ls, const struct cfg_config *cfg, bool at_start, const struct gw_tls_set *prev,
+                  struct gw_tls_set **out, char *err, size_t err_cap)
+{
+    struct gw_tls_set *set = calloc(1, sizeof(*set));
+    bool any = false;
+
+    *out = NULL;
+    if (set == NULL) {
+        snprintf(err, err_cap, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < ls->n; i++) {
+        long j = entry_of(ls, i, cfg);
+        const struct cfg_tls *t = j >= 0 ? &cfg->listen[j].tls : NULL;
+        bool wants = t != NULL && t->n_certs > 0;
+        if (at_start) {
+            ls->tls[i] = wants;
+        } else if (wants != ls->tls[i]) {
+            /* Gone, or switched between plain and TLS: the socket stays as it started, until a restart. */
+            set->ctx[i] = prev != NULL ? prev->ctx[i] : NULL;
+            if (set->ctx[i] != NULL) {
+                gw_tls_ctx_ref(set->ctx[i]);
+                any = true;
+            }
+            continue;
+        }
+        if (!wants) {
+            continue;
+        }
+        set->ctx[i] = entry_ctx(cfg, (size_t)j, err, err_cap);
+        if (set->ctx[i] == NULL) {
+            gw_tls_set_free(set);
+            return -1;
+        }
+        any = true;
+    }
+    if (!any) {
+        gw_tls_set_free(set);
+        set = NULL;
+    }
+    *out = set;
+    return 0;
+}
+
+void gw_tls_set_free(void *p)
+{
+    struct gw_tls_set *set = p;
+    if (set == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < GW_MAX_LISTENERS; i++) {
+        gw_tls_ctx_free(set->ctx[i]);
+    }
+    free(set);
 }

@@ -95,17 +95,35 @@ static void reload(void)
         notify_status("READY=1\n");
         return;
     }
+    /* New certificates and keys, loaded before anything is swapped: a bad file keeps the running configuration. */
+    struct gw_tls_set *tls = NULL;
     char why[512];
+    if (gw_listen_tls(&listeners, cfg, false, atomic_load(&gw_current)->ext, &tls, why, sizeof(why)) != 0) {
+        atomic_fetch_add(&gw_reloads_failed, 1);
+        gw_log(GW_LOG_ERR, "reload failed, keeping the running configuration: %s", why);
+        cfg_free(cfg);
+        notify_status("READY=1\n");
+        return;
+    }
+    for (size_t i = 0; !listen_changed && i < cfg->n_listen; i++) {
+        listen_changed = (cfg->listen[i].tls.n_certs > 0) != (old->listen[i].tls.n_certs > 0);
+    }
     struct gw_runtime *rt = NULL;
     const char *refused = gw_credrt_static_expired(cfg, (int64_t)time(NULL), why, sizeof(why));
     if (refused != NULL) {
         cfg_free(cfg);
+        gw_tls_set_free(tls);
     } else if ((rt = gw_runtime_new(cfg, why, sizeof(why))) == NULL) {
         refused = why;
-    } else if (gw_credrt_fetch(rt->creds, why, sizeof(why)) != 0 || gw_credrt_start(rt->creds, why, sizeof(why)) != 0) {
-        /* The new sets are fetched afresh, on this thread: a reload proves that a changed source works before it is
-         * used, and the workers go on serving the running configuration meanwhile. */
-        refused = why;
+        gw_tls_set_free(tls);
+    } else {
+        rt->ext = tls; /* freed with the runtime from here on */
+        rt->ext_free = gw_tls_set_free;
+        if (gw_credrt_fetch(rt->creds, why, sizeof(why)) != 0 || gw_credrt_start(rt->creds, why, sizeof(why)) != 0) {
+            /* The new sets are fetched afresh, on this thread: a reload proves that a changed source works before it
+             * is used, and the workers go on serving the running configuration meanwhile. */
+            refused = why;
+        }
     }
     if (refused != NULL) {
         gw_runtime_unref(rt);
@@ -251,6 +269,27 @@ static int load_config(const char *path)
     if (gw_credrt_fetch(rt->creds, why, sizeof(why)) != 0 || gw_credrt_start(rt->creds, why, sizeof(why)) != 0) {
         gw_log(GW_LOG_ERR, "%s", why);
         return -1;
+    }
+    return 0;
+}
+
+/* load_tls loads the TLS listeners' certificates and keys into the first runtime, before any worker shares it. */
+static int load_tls(void)
+{
+    struct gw_runtime *rt = atomic_load(&gw_current);
+    struct gw_tls_set *tls = NULL;
+    char err[512];
+
+    if (gw_listen_tls(&listeners, rt->cfg, true, NULL, &tls, err, sizeof(err)) != 0) {
+        gw_log(GW_LOG_ERR, "%s", err);
+        return -1;
+    }
+    rt->ext = tls;
+    rt->ext_free = gw_tls_set_free;
+    for (size_t i = 0; i < listeners.n; i++) {
+        if (listeners.tls[i]) {
+            gw_log(GW_LOG_INFO, "listener %zu serves TLS", i);
+        }
     }
     return 0;
 }
@@ -401,7 +440,7 @@ int gw_server_run(const char *path)
     sigaddset(&block, SIGINT);
     pthread_sigmask(SIG_BLOCK, &block, &old_mask);
 
-    if (load_config(path) == 0 && gw_listen_open(&listeners, atomic_load(&gw_current)->cfg) == 0 &&
+    if (load_config(path) == 0 && gw_listen_open(&listeners, atomic_load(&gw_current)->cfg) == 0 && load_tls() == 0 &&
         create_workers(atomic_load(&gw_current)) == 0) {
         bool ready = start_workers() == 0 && watch_events() == 0;
         if (ready) {

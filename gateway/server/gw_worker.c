@@ -73,7 +73,8 @@ static void worker_check_done(struct gw_worker *w)
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
-    struct gw_worker *w = arg;
+    const struct gw_lev_arg *la = arg;
+    struct gw_worker *w = la->w;
     const struct cfg_limits *lim = &w->loop.rt->cfg->limits;
     (void)l;
     (void)salen;
@@ -99,7 +100,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         close(fd);
         return;
     }
-    gw_conn_accept(&w->loop, fd, sa);
+    const struct gw_tls_set *tls = w->loop.rt->ext;
+    gw_conn_accept(&w->loop, fd, sa, tls != NULL ? tls->ctx[la->idx] : NULL);
     if (open == (long)lim->max_connections) {
         worker_pause(w, 0); /* the listener pauses at the cap; the backlog waits in the kernel */
     }
@@ -107,7 +109,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
-    struct gw_worker *w = arg;
+    struct gw_worker *w = ((const struct gw_lev_arg *)arg)->w;
     int err = errno;
     (void)l;
 
@@ -238,7 +240,8 @@ struct gw_worker *gw_worker_new(unsigned id, struct gw_runtime *rt, struct gw_li
     evtimer_assign(&w->resume_ev, base, on_resume, w);
     for (size_t i = 0; i < ls->n; i++) {
         /* backlog 0: the socket already listens; several workers' listeners share it. */
-        w->lev[i] = evconnlistener_new(base, on_accept, w, LEV_OPT_CLOSE_ON_EXEC, 0, ls->fd[i]);
+        w->lev_arg[i] = (struct gw_lev_arg){w, i};
+        w->lev[i] = evconnlistener_new(base, on_accept, &w->lev_arg[i], LEV_OPT_CLOSE_ON_EXEC, 0, ls->fd[i]);
         if (w->lev[i] == NULL) {
             goto fail;
         }

@@ -25,6 +25,10 @@ struct gw_worker {
     pthread_t thread;
     bool thread_started;
     struct evconnlistener *lev[GW_MAX_LISTENERS];
+    struct gw_lev_arg {
+        struct gw_worker *w;
+        size_t idx; /* the socket's index in struct gw_listeners, and in the runtime's struct gw_tls_set */
+    } lev_arg[GW_MAX_LISTENERS];
     size_t n_lev;
     struct gw_listeners *ls; /* while it accepts on them; released (gw_listen_release) when its drain begins */
     bool paused;             /* listeners disabled: at the connection cap, or accept failing */

@@ -289,3 +289,27 @@ long abuse_metric(int port, const char *name)
     const char *p = strstr(buf, needle);
     return p != NULL ? strtol(p + strlen(needle), NULL, 10) : -1;
 }
+
+void abuse_slow_read_verdict(const struct gw_proc *gw, const char *what, const struct abuse_push *push, long push_ms,
+                             long deadline_ms, bool sanitized)
+{
+    long long t1 = gw_mono_ns();
+    while (abuse_fd_count(gw->pid) > push->fds0 && gw_ms_since(t1) < deadline_ms + 4000) {
+        usleep(50000);
+    }
+    long closed_ms = gw_ms_since(t1);
+    int fds_now = abuse_fd_count(gw->pid);
+    long grew = push->rss_max - push->rss0;
+
+    printf("%s: client pushed %zu bytes (%zu requests) before the gateway stopped reading after %ld ms%s; "
+           "gateway RSS %ld -> max %ld KiB (+%ld KiB); connection closed %ld ms after the stall\n",
+           what, push->sent, push->sent / push->req_len, push->stalled_after_ms, push->reset ? " (reset)" : "", push->rss0,
+           push->rss_max, grew, closed_ms);
+    fflush(stdout);
+    cr_assert(push->stalled_after_ms < push_ms, "the gateway kept reading a client that never reads (%zu bytes)", push->sent);
+    cr_assert(push->sent < 16 * 1024 * 1024, "the gateway took %zu bytes from a client that reads nothing", push->sent);
+    if (!sanitized) {
+        cr_assert(grew < 5 * 1024, "memory grew by %ld KiB", grew);
+    }
+    cr_assert(fds_now <= push->fds0, "the connection is still open %ld ms after the stall", closed_ms);
+}

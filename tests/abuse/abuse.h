@@ -76,4 +76,21 @@ int abuse_fin_wait1(int port);
  * -1 when absent. */
 long abuse_metric(int port, const char *name);
 
+/* struct abuse_push is what a slow-read client saw while it pushed requests and read no answer. */
+struct abuse_push {
+    size_t sent;           /* bytes the gateway took */
+    size_t req_len;        /* bytes of one request */
+    long stalled_after_ms; /* when the gateway stopped taking them */
+    bool reset;            /* the client's send failed (the gateway reset it) */
+    long rss0, rss_max;    /* the gateway's RSS before, and the most seen while pushing (KiB) */
+    int fds0;              /* the gateway's descriptors before the client connected */
+};
+
+/* abuse_slow_read_verdict waits (deadline_ms + 4 s at most) until the gateway's descriptor count is back to
+ * push->fds0, prints what happened under the name `what`, and asserts that the gateway stopped reading within
+ * `push_ms` and before 16 MiB, that its memory grew by less than 5 MiB (not held when `sanitized`), and that it closed
+ * the connection. The caller closes its socket afterwards. */
+void abuse_slow_read_verdict(const struct gw_proc *gw, const char *what, const struct abuse_push *push, long push_ms,
+                             long deadline_ms, bool sanitized);
+
 #endif

@@ -47,7 +47,8 @@ void gw_write_config(struct gw_proc *p, const char *yaml)
     }
     FILE *f = fopen(p->config, "w");
     cr_assert_not_null(f);
-    fprintf(f, "listen: [\"127.0.0.1:0\"]\n%s", yaml);
+    /* A config with its own listen (a TLS listener) keeps it; the others listen on any free port of 127.0.0.1. */
+    fprintf(f, "%s%s", strncmp(yaml, "listen:", 7) == 0 ? "" : "listen: [\"127.0.0.1:0\"]\n", yaml);
     cr_assert_eq(fclose(f), 0);
 }
 
