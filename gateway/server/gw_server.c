@@ -134,7 +134,7 @@ static void reload(void)
     }
     atomic_store(&gw_log_max_level, (int)rt->cfg->log.level);
     gw_metrics_set_caps(rt->cfg->limits.max_connections, rt->cfg->limits.max_connections_per_ip);
-    struct gw_runtime *prev = atomic_exchange(&gw_current, rt);
+    struct gw_runtime *prev = gw_current_swap(rt);
     gw_credrt_stop(prev->creds); /* here, not in a worker that drops the last reference */
     gw_runtime_unref(prev);      /* workers still holding it keep it alive until they adopt the new one */
     poke_workers();

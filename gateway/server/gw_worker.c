@@ -15,6 +15,26 @@
 #include "gw_log.h"
 
 _Atomic(struct gw_runtime *) gw_current;
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct gw_runtime *gw_current_swap(struct gw_runtime *rt)
+{
+    pthread_mutex_lock(&current_lock);
+    struct gw_runtime *prev = atomic_exchange(&gw_current, rt);
+    pthread_mutex_unlock(&current_lock);
+    return prev;
+}
+
+struct gw_runtime *gw_current_acquire(void)
+{
+    pthread_mutex_lock(&current_lock);
+    struct gw_runtime *rt = atomic_load(&gw_current);
+    if (rt != NULL) {
+        gw_runtime_ref(rt);
+    }
+    pthread_mutex_unlock(&current_lock);
+    return rt;
+}
 atomic_bool gw_stopping;
 atomic_bool gw_forced;
 
@@ -159,7 +179,9 @@ static void on_control(evutil_socket_t fd, short what, void *arg)
     if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
         gw_log(GW_LOG_WARNING, "worker %u: control read: %s", w->loop.id, strerror(errno));
     }
-    gw_loop_set_runtime(&w->loop, atomic_load(&gw_current));
+    struct gw_runtime *rt = gw_current_acquire();
+    gw_loop_set_runtime(&w->loop, rt); /* takes its own reference */
+    gw_runtime_unref(rt);
     if (atomic_load(&gw_forced)) {
         worker_start_drain(w);
         gw_conn_close_all(&w->loop);

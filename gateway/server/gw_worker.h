@@ -20,6 +20,13 @@ extern _Atomic(struct gw_runtime *) gw_current;
 extern atomic_bool gw_stopping; /* drain: stop accepting, finish what is in flight */
 extern atomic_bool gw_forced;   /* the drain deadline passed: close everything */
 
+/* gw_current_swap publishes `rt` (whose reference passes to gw_current) and returns the previous runtime with the
+ * reference gw_current held. gw_current_acquire returns the current runtime with a reference of the caller's own.
+ * The two take one lock, so a runtime swapped out is never freed between a worker's load and its reference (two
+ * reloads in a row could do that with a bare atomic load). Both run only on reloads and adoptions, never per request. */
+struct gw_runtime *gw_current_swap(struct gw_runtime *rt);
+struct gw_runtime *gw_current_acquire(void);
+
 struct gw_worker {
     struct gw_loop loop; /* its connections */
     pthread_t thread;
