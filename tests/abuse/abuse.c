@@ -222,6 +222,7 @@ int abuse_run(const char *const *argv, const char *out_path, int ms)
     pid_t pid = fork();
     cr_assert(pid >= 0);
     if (pid == 0) {
+        gw_child_dies_with_parent();
         int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (out < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) {
             _exit(126);

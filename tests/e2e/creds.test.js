@@ -25,12 +25,13 @@ try {
 const ROLE = 'oss-gateway-role';
 const LIFETIME = 30; // seconds the fake's credentials live
 const ROTATE = 4; // the fake issues new ones every ROTATE seconds
-const LOAD_SECONDS = 20;
+// Minutes of load, as the issue asks: about 37 rotations; GW_CREDS_LOAD_SECONDS shortens it while iterating.
+const LOAD_SECONDS = Number(process.env.GW_CREDS_LOAD_SECONDS || 150);
 const OBJECT = 'dir/object.txt';
 const CONTENT = Buffer.from('served under rotating credentials\n');
 
 function it(name, fn) {
-    return nodeIt(name, { timeout: 150000 }, fn);
+    return nodeIt(name, { timeout: (LOAD_SECONDS + 130) * 1000 }, fn);
 }
 
 // The fake's credentials with key id `id` that are valid at `nowMs`, or null (unknown, or expired: OSS refuses them).
@@ -57,7 +58,7 @@ async function until(what, fn, timeoutMs, diag) {
     }
 }
 
-describe('gateway with renewing credentials (ecs_ram_role) + OSS origin', { timeout: 300000 }, () => {
+describe('gateway with renewing credentials (ecs_ram_role) + OSS origin', { timeout: (LOAD_SECONDS + 400) * 1000 }, () => {
     let md; // the fake metadata service
     let mdPort;
     let origin;
@@ -76,6 +77,8 @@ describe('gateway with renewing credentials (ecs_ram_role) + OSS origin', { time
         gw = await h.startGateway({
             listen: '127.0.0.1:0',
             workers: 2,
+            // h2load does not reopen a connection the server closes: keep its four for the whole run.
+            limits: { max_requests_per_conn: 1000000 },
             log: { access: 'off' },
             credentials: { main: { from: 'ecs_ram_role', metadata_url: `http://127.0.0.1:${mdPort}`, startup_timeout: '5s' } },
             backends: { origin: h.ossBackend(origin.port) },

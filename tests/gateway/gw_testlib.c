@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -52,8 +53,16 @@ void gw_write_config(struct gw_proc *p, const char *yaml)
     cr_assert_eq(fclose(f), 0);
 }
 
+void gw_child_dies_with_parent(void)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1) {
+        _exit(126);
+    }
+}
+
 void gw_child_setup(const struct gw_proc *p, const char *const *env)
 {
+    gw_child_dies_with_parent();
     int out = open(p->out_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
     int err = open(p->err_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) {

@@ -27,6 +27,11 @@ void gw_start(struct gw_proc *p, const char *yaml, const char *const *env);
  * and without waiting for the port. */
 pid_t gw_spawn(struct gw_proc *p, const char *const *env, const char *const *args);
 
+/* gw_child_dies_with_parent, in a forked child, has the kernel kill it when the test process that forked it dies
+ * (a test killed at its timeout would otherwise leave its gateway or load generator running). Exits 126 when the
+ * parent is already gone. */
+void gw_child_dies_with_parent(void);
+
 /* gw_child_setup is what every started gateway gets, in the forked child before exec: stdout and stderr to p's files,
  * fake OSS credentials, and `env` (NULL or NAME=VALUE strings ending with NULL). Exits 126 when it cannot. */
 void gw_child_setup(const struct gw_proc *p, const char *const *env);

@@ -27,6 +27,7 @@ static pid_t run_capture(const char *path, const char *const argv[])
     pid_t pid = fork();
     cr_assert(pid >= 0);
     if (pid == 0) {
+        gw_child_dies_with_parent();
         FILE *f = freopen(path, "w", stdout);
         if (f == NULL || dup2(1, 2) < 0) {
             _exit(126);
@@ -110,6 +111,7 @@ Test(gw_lifecycle, no_leak_under_valgrind, .timeout = 90)
     pid_t pid = fork();
     cr_assert(pid >= 0);
     if (pid == 0) {
+        gw_child_dies_with_parent();
         FILE *e = freopen(gw.err_path, "w", stderr);
         FILE *o = freopen(gw.out_path, "w", stdout);
         if (e == NULL || o == NULL) {

@@ -188,6 +188,7 @@ pid_t gw_sd_spawn(struct gw_proc *p, const struct gw_sd_env *e)
     pid_t pid = fork();
     cr_assert(pid >= 0);
     if (pid == 0) {
+        gw_child_dies_with_parent();
         pid_t self = getpid();
         int out = open(p->out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         int err = open(p->err_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
