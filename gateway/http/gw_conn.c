@@ -196,7 +196,7 @@ static void conn_abort(struct gw_conn *c)
     conn_free(c);
 }
 
-static void start_linger(struct gw_conn *c);
+static bool start_linger(struct gw_conn *c);
 
 /* conn_end closes a connection whose client is done (it closed its side, or asked for the close and sent nothing
  * more). Answers the kernel has not even sent yet mean the client's window is closed: the connection then waits in the
@@ -204,10 +204,10 @@ static void start_linger(struct gw_conn *c);
 static void conn_end(struct gw_conn *c)
 {
     if (unsent(c)) {
-        if (c->state != GW_CONN_LINGER) {
-            start_linger(c);
+        if (c->state != GW_CONN_LINGER && !start_linger(c)) {
+            return; /* the shutdown failed and the connection is gone */
         }
-        if (c->state == GW_CONN_LINGER && c->reading) {
+        if (c->reading) {
             event_del(&c->rev); /* the client's end was read: nothing more will come */
             c->reading = false;
         }
@@ -217,8 +217,9 @@ static void conn_end(struct gw_conn *c)
 }
 
 /* start_linger half-closes after the last response and reads what the client still sends until it closes or the linger
- * time passes, so that a client still sending does not get a reset that destroys the response in flight. */
-static void start_linger(struct gw_conn *c)
+ * time passes, so that a client still sending does not get a reset that destroys the response in flight. Returns false
+ * when the half-close failed and the connection was freed. */
+static bool start_linger(struct gw_conn *c)
 {
     c->state = GW_CONN_LINGER;
     release_input(c);
@@ -227,13 +228,14 @@ static void start_linger(struct gw_conn *c)
     }
     if (shutdown(c->fd, SHUT_WR) != 0) {
         conn_free(c);
-        return;
+        return false;
     }
     if (!c->reading) {
         event_add(&c->rev, NULL);
         c->reading = true;
     }
     event_add(&c->tev, c->loop->tv_linger);
+    return true;
 }
 
 void gw_conn_addr(const struct sockaddr *sa, uint8_t addr[16])
@@ -829,7 +831,10 @@ void gw_conn_close_idle(struct gw_loop *lp)
 
 void gw_conn_close_all(struct gw_loop *lp)
 {
-    while (lp->conns != NULL) {
-        conn_abort(lp->conns);
+    struct gw_conn *c = lp->conns;
+    while (c != NULL) {
+        struct gw_conn *next = c->next; /* conn_abort unlinks and frees `c` only */
+        conn_abort(c);
+        c = next;
     }
 }
