@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gw_hex.h"
+
 #include "sgn_crypto.h"
 
 #define LINK_MAGIC "oss-gateway-link-v1\n"
@@ -165,20 +167,6 @@ enum gw_link_status gw_link_sign(char *out, size_t out_cap, size_t *out_len, con
     return GW_LINK_OK;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* pct_decode decodes `len` bytes of `s` into `out` (capacity `cap`); false on a bad escape or too little room. */
 static bool pct_decode(char *out, size_t cap, size_t *out_len, const char *s, size_t len)
 {
@@ -186,8 +174,8 @@ static bool pct_decode(char *out, size_t cap, size_t *out_len, const char *s, si
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (c == '%') {
-            int hi = len - i < 3 ? -1 : hexval(s[i + 1]);
-            int lo = len - i < 3 ? -1 : hexval(s[i + 2]);
+            int hi = len - i < 3 ? -1 : gw_hexval(s[i + 1]);
+            int lo = len - i < 3 ? -1 : gw_hexval(s[i + 2]);
             if (hi < 0 || lo < 0) {
                 return false;
             }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_siphash.h"
+
 #define NIL UINT32_MAX
 
 struct entry {
@@ -45,61 +47,6 @@ bool gw_rl_rate_valid(const struct gw_rl_rate *r)
            r->burst >= 1 && r->burst <= GW_RL_BURST_MAX;
 }
 
-static uint64_t load64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                                                                   \
-    do {                                                                                                                           \
-        v0 += v1;                                                                                                                  \
-        v1 = ROTL(v1, 13);                                                                                                         \
-        v1 ^= v0;                                                                                                                  \
-        v0 = ROTL(v0, 32);                                                                                                         \
-        v2 += v3;                                                                                                                  \
-        v3 = ROTL(v3, 16);                                                                                                         \
-        v3 ^= v2;                                                                                                                  \
-        v0 += v3;                                                                                                                  \
-        v3 = ROTL(v3, 21);                                                                                                         \
-        v3 ^= v0;                                                                                                                  \
-        v2 += v1;                                                                                                                  \
-        v1 = ROTL(v1, 17);                                                                                                         \
-        v1 ^= v2;                                                                                                                  \
-        v2 = ROTL(v2, 32);                                                                                                         \
-    } while (0)
-
-/* siphash24 is SipHash-2-4 (Aumasson and Bernstein) of the 24-byte message `m`: the key, then the scope padded. */
-static uint64_t siphash24(uint64_t k0, uint64_t k1, const uint8_t m[24])
-{
-    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL;
-    uint64_t v1 = k1 ^ 0x646f72616e646f6dULL;
-    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL;
-    uint64_t v3 = k1 ^ 0x7465646279746573ULL;
-    for (int i = 0; i < 24; i += 8) {
-        uint64_t w = load64(m + i);
-        v3 ^= w;
-        SIPROUND;
-        SIPROUND;
-        v0 ^= w;
-    }
-    uint64_t b = (uint64_t)24 << 56;
-    v3 ^= b;
-    SIPROUND;
-    SIPROUND;
-    v0 ^= b;
-    v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
-}
-
 struct gw_rl *gw_rl_new(size_t capacity, unsigned n_shards, const uint8_t seed[16])
 {
     if (capacity < 1 || capacity > GW_RL_CAPACITY_MAX || n_shards < 1 || n_shards > GW_RL_SHARDS_MAX) {
@@ -113,8 +60,8 @@ struct gw_rl *gw_rl_new(size_t capacity, unsigned n_shards, const uint8_t seed[1
     if (rl == NULL) {
         return NULL;
     }
-    rl->k0 = load64(seed);
-    rl->k1 = load64(seed + 8);
+    rl->k0 = gw_load64le(seed);
+    rl->k1 = gw_load64le(seed + 8);
     rl->n_shards = s;
     rl->capacity = capacity;
     rl->bytes = sizeof *rl + s * sizeof rl->shards[0];
@@ -247,7 +194,7 @@ bool gw_rl_take(struct gw_rl *rl, const struct gw_rl_rate *rate, uint32_t scope,
     gw_rl_key_of(&key, client);
     memcpy(m, key.b, 16);
     memcpy(m + 16, &scope, sizeof scope);
-    uint64_t h = siphash24(rl->k0, rl->k1, m);
+    uint64_t h = gw_siphash24(rl->k0, rl->k1, m, 24); /* the key, then the scope padded */
     struct shard *sh = &rl->shards[(h >> 32) & (rl->n_shards - 1)];
     uint32_t h32 = (uint32_t)h;
 

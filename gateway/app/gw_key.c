@@ -5,21 +5,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "sgn.h"
+#include "gw_hex.h"
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
+#include "sgn.h"
 
 /* utf8_valid checks RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
 static bool utf8_valid(const unsigned char *s, size_t n)
@@ -75,8 +63,8 @@ const char *gw_key_decode(char *out, size_t cap, size_t *out_len, const char *in
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)in[i];
         if (c == '%') {
-            int h = i + 2 < len ? hexval((unsigned char)in[i + 1]) : -1;
-            int l = h >= 0 ? hexval((unsigned char)in[i + 2]) : -1;
+            int h = i + 2 < len ? gw_hexval((unsigned char)in[i + 1]) : -1;
+            int l = h >= 0 ? gw_hexval((unsigned char)in[i + 2]) : -1;
             if (l < 0) {
                 return "bad percent-escape in key";
             }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_siphash.h"
+
 struct gw_exists_entry {
     struct gw_exists_entry *chain;       /* next in the hash bucket */
     struct gw_exists_entry *prev, *next; /* recency list, most recent first; unused while pending */
@@ -29,63 +31,6 @@ struct gw_exists_cache {
     struct gw_exists_stats stats;
 };
 
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                                                                   \
-    do {                                                                                                                           \
-        v0 += v1;                                                                                                                  \
-        v1 = ROTL(v1, 13);                                                                                                         \
-        v1 ^= v0;                                                                                                                  \
-        v0 = ROTL(v0, 32);                                                                                                         \
-        v2 += v3;                                                                                                                  \
-        v3 = ROTL(v3, 16);                                                                                                         \
-        v3 ^= v2;                                                                                                                  \
-        v0 += v3;                                                                                                                  \
-        v3 = ROTL(v3, 21);                                                                                                         \
-        v3 ^= v0;                                                                                                                  \
-        v2 += v1;                                                                                                                  \
-        v1 = ROTL(v1, 17);                                                                                                         \
-        v1 ^= v2;                                                                                                                  \
-        v2 = ROTL(v2, 32);                                                                                                         \
-    } while (0)
-
-static uint64_t load64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < 8; i++) {
-        v |= (uint64_t)p[i] << (8 * i);
-    }
-    return v;
-}
-
-/* siphash24 is SipHash-2-4 (Aumasson and Bernstein, 2012), keyed by (k0, k1). */
-static uint64_t siphash24(uint64_t k0, uint64_t k1, const unsigned char *in, size_t len)
-{
-    uint64_t v0 = 0x736f6d6570736575ull ^ k0, v1 = 0x646f72616e646f6dull ^ k1;
-    uint64_t v2 = 0x6c7967656e657261ull ^ k0, v3 = 0x7465646279746573ull ^ k1;
-    size_t full = len - len % 8;
-    for (size_t i = 0; i < full; i += 8) {
-        uint64_t m = load64(in + i);
-        v3 ^= m;
-        SIPROUND;
-        SIPROUND;
-        v0 ^= m;
-    }
-    uint64_t b = (uint64_t)len << 56;
-    for (size_t i = 0; i < len % 8; i++) {
-        b |= (uint64_t)in[full + i] << (8 * i);
-    }
-    v3 ^= b;
-    SIPROUND;
-    SIPROUND;
-    v0 ^= b;
-    v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
-}
-
 struct gw_exists_cache *gw_exists_new(size_t cap, uint64_t pos_ttl_ms, uint64_t neg_ttl_ms, size_t max_waiters,
                                       const uint8_t seed[16])
 {
@@ -106,8 +51,8 @@ struct gw_exists_cache *gw_exists_new(size_t cap, uint64_t pos_ttl_ms, uint64_t 
     c->max_waiters = max_waiters;
     c->pos_ttl_ms = pos_ttl_ms;
     c->neg_ttl_ms = neg_ttl_ms;
-    c->k0 = load64(seed);
-    c->k1 = load64(seed + 8);
+    c->k0 = gw_load64le(seed);
+    c->k1 = gw_load64le(seed + 8);
     return c;
 }
 
@@ -217,7 +162,7 @@ enum gw_exists_answer gw_exists_lookup(struct gw_exists_cache *c, struct sgn_vie
         memcpy(id + 8 + backend.len + key.len, params.base, params.len);
     }
     id_len = 8 + backend.len + key.len + params.len;
-    uint64_t h = siphash24(c->k0, c->k1, id, id_len);
+    uint64_t h = gw_siphash24(c->k0, c->k1, id, id_len);
     struct gw_exists_entry *e = c->buckets[h & c->mask];
     while (e != NULL && !(e->hash == h && e->id_len == id_len && memcmp(e->id, id, id_len) == 0)) {
         e = e->chain;

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gw_hex.h"
+
 #include "gw_ascii.h"
 #include "gw_key.h"
 
@@ -163,18 +165,6 @@ static const char *refuse(struct gw_params *out, const char *fmt, ...)
     return out->reason;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    c = (unsigned char)(c | 0x20);
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
-
 /* pct_decode decodes `in` once into `out` (capacity `cap`). False on a bad escape or when it does not fit. */
 static bool pct_decode(char *out, size_t cap, size_t *out_len, const char *in, size_t len)
 {
@@ -182,10 +172,10 @@ static bool pct_decode(char *out, size_t cap, size_t *out_len, const char *in, s
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)in[i];
         if (c == '%') {
-            if (len - i < 3 || hexval((unsigned char)in[i + 1]) < 0 || hexval((unsigned char)in[i + 2]) < 0) {
+            if (len - i < 3 || gw_hexval((unsigned char)in[i + 1]) < 0 || gw_hexval((unsigned char)in[i + 2]) < 0) {
                 return false;
             }
-            c = (unsigned char)(hexval((unsigned char)in[i + 1]) * 16 + hexval((unsigned char)in[i + 2]));
+            c = (unsigned char)(gw_hexval((unsigned char)in[i + 1]) * 16 + gw_hexval((unsigned char)in[i + 2]));
             i += 2;
         }
         if (o == cap) {
@@ -258,7 +248,7 @@ static bool arg_ok(const struct arg_spec *a, const char *v, size_t len)
         return false;
     case ARG_HEX6:
         for (size_t i = 0; i < len; i++) {
-            if (hexval((unsigned char)v[i]) < 0) {
+            if (gw_hexval((unsigned char)v[i]) < 0) {
                 return false;
             }
         }
